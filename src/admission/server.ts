@@ -1,0 +1,118 @@
+import { createServer, type Server } from 'node:https';
+import { createSecureContext } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { FSWatcher } from 'node:fs';
+import type { ClusterRanges } from '../inject/capture.ts';
+import { defaultValues, loadValuesFile, valuesFromDocument, type InjectorValues } from '../inject/values.ts';
+import { parseConfigMapRef, watchConfigMap, type ConfigMapWatch } from '../k8s/configmap-watch.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
+import { createApp } from './app.ts';
+import { createAdmissionHandler, type Reviewer } from './handler.ts';
+import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
+
+export interface WebhookOptions {
+  port: number;
+  host?: string | undefined;
+  certDir: string;
+  dnsNames: string[];
+  valuesFile?: string | undefined;
+  /** NAMESPACE/NAME of an istio-sidecar-injector ConfigMap, read at start and watched. */
+  valuesConfigMap?: string | undefined;
+  kubeconfig?: string | undefined;
+  clusterRanges?: () => ClusterRanges | undefined;
+  reviewers?: Record<string, Reviewer>;
+  logger: Logger;
+}
+
+export interface RunningWebhook {
+  server: Server;
+  port: number;
+  /** Stops accepting, lets in-flight reviews finish (bounded), then closes. */
+  close(): Promise<void>;
+}
+
+export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
+  const { logger } = options;
+  const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
+  if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
+  let tlsLoaded = true;
+
+  let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
+  let configMapWatch: ConfigMapWatch | undefined;
+  let valuesLoaded = options.valuesConfigMap === undefined;
+  if (options.valuesConfigMap) {
+    const ref = parseConfigMapRef(options.valuesConfigMap);
+    const base = values;
+    configMapWatch = await watchConfigMap(ref, (configMap) => {
+      try {
+        values = configMap ? valuesFromDocument(configMap, `configmap ${options.valuesConfigMap}`) : base;
+        valuesLoaded = true;
+        logger.info({ configMap: options.valuesConfigMap }, 'injector values loaded');
+      } catch (error) {
+        logger.error({ err: (error as Error).message }, 'injector values rejected; keeping the previous values');
+      }
+    }, logger, options.kubeconfig);
+    // A ConfigMap that does not exist leaves the defaults in force: that is a valid install, not a wait.
+    valuesLoaded = true;
+  }
+
+  const metrics = createWebhookMetrics();
+  const handle = createAdmissionHandler({
+    values: () => values,
+    clusterRanges: options.clusterRanges ?? (() => undefined),
+    reviewers: options.reviewers ?? {},
+    logger,
+    metrics,
+  });
+  const app = createApp({
+    handle,
+    metrics,
+    logger,
+    readiness: () => {
+      const waitingFor = [...(tlsLoaded ? [] : ['TLS material']), ...(valuesLoaded ? [] : ['injector values'])];
+      return { ready: waitingFor.length === 0, waitingFor };
+    },
+  });
+
+  const material = readTlsMaterial(options.certDir);
+  const server = createServer({ cert: material.cert, key: material.key }, app);
+  // Bounded on purpose: the API server's webhook timeout is seconds, a slow client must not hold a socket longer.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+
+  const reloadTls = (): void => {
+    try {
+      const next = readTlsMaterial(options.certDir);
+      createSecureContext({ cert: next.cert, key: next.key }); // throws on a mismatched or half-written pair
+      server.setSecureContext({ cert: next.cert, key: next.key });
+      tlsLoaded = true;
+      logger.info({ certDir: options.certDir }, 'serving certificate reloaded');
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'certificate files changed but do not load; still serving the previous pair');
+    }
+  };
+  const certWatcher: FSWatcher = watchCertificates(options.certDir, reloadTls);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, certDir: options.certDir, values: options.valuesFile ?? options.valuesConfigMap ?? 'embedded defaults' }, 'webhook listening');
+
+  return {
+    server,
+    port,
+    async close() {
+      certWatcher.close();
+      configMapWatch?.stop();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => { server.closeAllConnections(); }, 5000);
+        server.close(() => { clearTimeout(force); resolve(); });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

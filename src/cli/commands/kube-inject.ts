@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { injectObject, type KubeInjectNote } from '../../inject/kube-inject.ts';
+import { defaultValues, loadValuesFile } from '../../inject/values.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { parseDocuments, readSources, stringifyDocuments } from '../yaml-io.ts';
+
+export function registerKubeInject(program: Command): void {
+  program
+    .command('kube-inject')
+    .description('inject the sidecar into workload manifests (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, List)')
+    .requiredOption('-f, --filename <file>', 'manifest file, or - for stdin')
+    .option('--values <file>', 'injector values (YAML or JSON; Istio names)')
+    .option('-n, --namespace <namespace>', 'namespace for objects that name none', 'default')
+    .action((opts: { filename: string; values?: string; namespace: string }) => {
+      const values = opts.values ? loadValuesFile(opts.values) : defaultValues();
+      const output: unknown[] = [];
+      const notes: KubeInjectNote[] = [];
+      let broken = false;
+      for (const source of readSources(opts.filename)) {
+        const { documents, problems } = parseDocuments(source);
+        for (const problem of problems) {
+          process.stderr.write(`${problem.file}:${problem.index}: line ${problem.line}: ${problem.message}\n`);
+          broken = true;
+        }
+        for (const document of documents) {
+          const before = notes.length;
+          output.push(injectObject(document.value, { values, namespace: opts.namespace }, notes));
+          for (const note of notes.slice(before)) {
+            process.stderr.write(`${document.file}:${document.index}: ${note.object}: ${note.message}\n`);
+            if (note.fatal) broken = true;
+          }
+        }
+      }
+      if (broken) {
+        process.exitCode = ExitCode.findings;
+        return;
+      }
+      process.stdout.write(stringifyDocuments(output));
+    });
+}

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { startWebhook } from '../../admission/server.ts';
+import { createLogger } from '../../observability/logger.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function registerWebhook(program: Command): void {
+  program
+    .command('webhook')
+    .description('serve the admission webhooks (/inject, /validate) over HTTPS')
+    .option('--port <port>', 'HTTPS port', port, 9443)
+    .option('--host <address>', 'address to bind (default: all)')
+    .option('--cert-dir <dir>', 'TLS material; generated there when absent', 'certs')
+    .option('--dns-name <name>', 'extra SAN for a generated certificate (repeatable)', collect, [])
+    .option('--values <file>', 'injector values (YAML or JSON; Istio names) over the embedded defaults')
+    .option('--values-configmap <namespace/name>', 'istio-sidecar-injector ConfigMap to read at start and watch')
+    .option('--kubeconfig <file>', 'kubeconfig for --values-configmap (default: in-cluster or $KUBECONFIG)')
+    .action(async (opts: { port: number; host?: string; certDir: string; dnsName: string[]; values?: string; valuesConfigmap?: string; kubeconfig?: string }) => {
+      const logger = createLogger('webhook');
+      const webhook = await startWebhook({
+        port: opts.port,
+        host: opts.host,
+        certDir: opts.certDir,
+        dnsNames: opts.dnsName,
+        valuesFile: opts.values,
+        valuesConfigMap: opts.valuesConfigmap,
+        kubeconfig: opts.kubeconfig,
+        logger,
+      });
+      const stop = (signal: string): void => {
+        logger.info({ signal }, 'draining');
+        void webhook.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,112 @@
+import { Annotation, ProxyPort } from '../istio/keys.ts';
+import { checkCidrList } from '../ranges/cidr.ts';
+import type { StringMap } from '../k8s/types.ts';
+import { checkPortList } from './ports.ts';
+import type { InjectorValues } from './values.ts';
+
+/** Ranges computed from the cluster (the ranges module), or the reason there are none. */
+export interface ClusterRanges {
+  include: string;
+  /** e.g. `discovery:ServiceCIDR`, `fallback:discovery failed (forbidden)`. */
+  source: string;
+}
+
+export type RangesProvider = () => ClusterRanges | undefined;
+
+/** What the init container captures, each setting with where its value came from. */
+export interface CaptureSettings {
+  includeIPRanges: string;
+  includeSource: string;
+  excludeIPRanges: string;
+  excludeSource: string;
+  includeOutboundPorts: string;
+  excludeOutboundPorts: string;
+  includeInboundPorts: string;
+  excludeInboundPorts: string;
+}
+
+export interface CaptureError {
+  field: string;
+  value: string;
+  message: string;
+}
+
+export type CaptureResult = { ok: true; settings: CaptureSettings } | { ok: false; errors: CaptureError[] };
+
+interface Setting {
+  value: string;
+  source: string;
+}
+
+/** Precedence: the pod annotation, even when empty > the values > (includes only) the cluster's ranges > default. */
+function pick(annotations: StringMap, key: string, valuesValue: string, fallback: Setting): Setting {
+  if (Object.hasOwn(annotations, key)) return { value: annotations[key] as string, source: 'annotation' };
+  if (valuesValue !== 'auto') return { value: valuesValue, source: 'values' };
+  return fallback;
+}
+
+export function resolveCapture(annotations: StringMap, values: InjectorValues, cluster: ClusterRanges | undefined): CaptureResult {
+  const proxy = values.global.proxy;
+  const errors: CaptureError[] = [];
+  const field = (key: string, source: string, valuesPath: string): string =>
+    source === 'annotation' ? `metadata.annotations[${key}]` : valuesPath;
+
+  const include = pick(annotations, Annotation.includeOutboundIPRanges, proxy.includeIPRanges,
+    cluster ? { value: cluster.include, source: cluster.source } : { value: '*', source: 'default' });
+  const exclude = pick(annotations, Annotation.excludeOutboundIPRanges, proxy.excludeIPRanges, { value: '', source: 'default' });
+
+  const includeCheck = checkCidrList(include.value, true);
+  if (!includeCheck.ok) {
+    errors.push({ field: field(Annotation.includeOutboundIPRanges, include.source, 'global.proxy.includeIPRanges'),
+      value: include.value, message: `invalid CIDR ${JSON.stringify(includeCheck.bad)}` });
+  }
+  const excludeCheck = checkCidrList(exclude.value, false);
+  if (!excludeCheck.ok) {
+    errors.push({ field: field(Annotation.excludeOutboundIPRanges, exclude.source, 'global.proxy.excludeIPRanges'),
+      value: exclude.value, message: excludeCheck.bad === '*'
+        ? '"*" is not allowed in an exclude list' : `invalid CIDR ${JSON.stringify(excludeCheck.bad)}` });
+  }
+
+  const portSetting = (key: string, valuesValue: string, valuesPath: string, allowWildcard: boolean): string => {
+    const setting = pick(annotations, key, valuesValue, { value: valuesValue, source: 'values' });
+    const check = checkPortList(setting.value, allowWildcard);
+    if (!check.ok) {
+      errors.push({ field: field(key, setting.source, valuesPath), value: setting.value,
+        message: `invalid port ${JSON.stringify(check.bad)}` });
+      return '';
+    }
+    // Re-serialised from the parsed numbers: a value from an annotation is never pasted into the pod as written.
+    return check.all ? '*' : check.ports.join(',');
+  };
+
+  const includeOutboundPorts = portSetting(Annotation.includeOutboundPorts, proxy.includeOutboundPorts, 'global.proxy.includeOutboundPorts', false);
+  const excludeOutboundPorts = portSetting(Annotation.excludeOutboundPorts, proxy.excludeOutboundPorts, 'global.proxy.excludeOutboundPorts', false);
+  const includeInboundPorts = portSetting(Annotation.includeInboundPorts, proxy.includeInboundPorts, 'global.proxy.includeInboundPorts', true);
+  const excludedInbound = portSetting(Annotation.excludeInboundPorts, proxy.excludeInboundPorts, 'global.proxy.excludeInboundPorts', false);
+  const statusPortText = annotations[Annotation.statusPort] ?? String(proxy.statusPort);
+  const statusCheck = checkPortList(statusPortText, false);
+  if (!statusCheck.ok || statusCheck.ports.length !== 1) {
+    errors.push({ field: field(Annotation.statusPort, Object.hasOwn(annotations, Annotation.statusPort) ? 'annotation' : 'values', 'global.proxy.statusPort'),
+      value: statusPortText, message: 'invalid status port' });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  // The proxy's own ports never take inbound capture (Istio's excludeInboundPort rule).
+  const excludeInboundPorts = [...new Set([ProxyPort.metrics, ProxyPort.status,
+    ...(statusCheck.ok ? statusCheck.ports : []), ...(excludedInbound ? excludedInbound.split(',').map(Number) : [])])].join(',');
+
+  return {
+    ok: true,
+    settings: {
+      // CIDRs pass through as written (validated above, never rewritten), as Istio does.
+      includeIPRanges: include.value,
+      includeSource: include.source,
+      excludeIPRanges: exclude.value,
+      excludeSource: exclude.source,
+      includeOutboundPorts,
+      excludeOutboundPorts,
+      includeInboundPorts,
+      excludeInboundPorts,
+    },
+  };
+}

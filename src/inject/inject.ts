@@ -1,0 +1,125 @@
+import { Annotation, Injected, Label } from '../istio/keys.ts';
+import { isRecord, type Container, type PodLike, type StringMap, type Volume } from '../k8s/types.ts';
+import { resolveCapture, type CaptureSettings, type ClusterRanges } from './capture.ts';
+import { buildSidecarParts, proxyResources } from './containers.ts';
+import { decideInjection, type SkipReason } from './decide.ts';
+import { placeNamedItems, setMapEntries, type PatchOp } from './patch.ts';
+import type { InjectorValues } from './values.ts';
+import { describeWorkload } from './workload.ts';
+
+export interface InjectContext {
+  values: InjectorValues;
+  namespace: string;
+  /** Ranges computed from the cluster, when known. */
+  cluster?: ClusterRanges | undefined;
+  /** kube-inject knows the workload's name; admission derives it from owner references. */
+  workloadName?: string;
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type InjectOutcome =
+  | { kind: 'skip'; reason: SkipReason }
+  | { kind: 'deny'; errors: FieldError[] }
+  | { kind: 'inject'; patch: PatchOp[]; capture: CaptureSettings; because: string };
+
+/** Admission input is untrusted: the shapes the patch relies on are checked before anything is built. */
+function checkPodShape(pod: PodLike): FieldError[] {
+  const errors: FieldError[] = [];
+  if (pod.metadata !== undefined && !isRecord(pod.metadata)) errors.push({ field: 'metadata', message: 'must be an object' });
+  for (const map of ['labels', 'annotations'] as const) {
+    const value = isRecord(pod.metadata) ? pod.metadata[map] : undefined;
+    if (value === undefined) continue;
+    if (!isRecord(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+      errors.push({ field: `metadata.${map}`, message: 'must be a map of strings' });
+    }
+  }
+  if (!isRecord(pod.spec)) {
+    errors.push({ field: 'spec', message: 'required: a pod spec object' });
+    return errors;
+  }
+  const lists: Array<['containers' | 'initContainers' | 'volumes', boolean]> = [['containers', true], ['initContainers', false], ['volumes', false]];
+  for (const [list, required] of lists) {
+    const items = pod.spec[list];
+    if (items === undefined && !required) continue;
+    if (!Array.isArray(items)) {
+      errors.push({ field: `spec.${list}`, message: required ? 'required: a list' : 'must be a list' });
+      continue;
+    }
+    items.forEach((item: unknown, index) => {
+      if (!isRecord(item) || typeof item['name'] !== 'string') errors.push({ field: `spec.${list}[${index}].name`, message: 'required: a string' });
+    });
+  }
+  return errors;
+}
+
+function wantsNativeSidecar(annotations: StringMap, values: InjectorValues): boolean {
+  const value = annotations[Annotation.nativeSidecar]?.toLowerCase();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return values.global.nativeSidecars;
+}
+
+/** The injector's pure core: decide, resolve the capture settings, build the sidecar, express it as a patch. */
+export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
+  const shapeErrors = checkPodShape(pod);
+  if (shapeErrors.length > 0) return { kind: 'deny', errors: shapeErrors };
+
+  const decision = decideInjection(pod, ctx.namespace, ctx.values);
+  if (!decision.inject) return { kind: 'skip', reason: decision.reason };
+
+  const meta = pod.metadata ?? {};
+  const annotations = meta.annotations ?? {};
+  const labels = meta.labels ?? {};
+  const spec = pod.spec ?? {};
+
+  const capture = resolveCapture(annotations, ctx.values, ctx.cluster);
+  const resources = proxyResources(annotations, ctx.values);
+  const errors: FieldError[] = [
+    ...(capture.ok ? [] : capture.errors.map((e) => ({ field: e.field, message: `${e.message} (${JSON.stringify(e.value)})` }))),
+    ...resources.errors.map((e) => ({ field: e.field, message: `invalid resource quantity (${JSON.stringify(e.value)})` })),
+  ];
+  if (!capture.ok || errors.length > 0) return { kind: 'deny', errors };
+
+  const native = wantsNativeSidecar(annotations, ctx.values);
+  const workload = describeWorkload(meta, ctx.workloadName);
+  const parts = buildSidecarParts(ctx.values, capture.settings, resources.resources, workload, native);
+
+  const isInjectedContainer = (c: Container): boolean => c.name === Injected.initContainer || c.name === Injected.proxyContainer;
+  const patch: PatchOp[] = [
+    ...placeNamedItems('/spec/initContainers', spec.initContainers, isInjectedContainer,
+      native ? [parts.init, parts.proxy] : [], native ? [] : [parts.init]),
+    ...placeNamedItems('/spec/containers', spec.containers, isInjectedContainer, [], native ? [] : [parts.proxy]),
+    ...placeNamedItems('/spec/volumes', spec.volumes, (v: Volume) => v.name === Injected.workVolume, [], [parts.volume]),
+  ];
+
+  const status = {
+    initContainers: native ? [Injected.initContainer, Injected.proxyContainer] : [Injected.initContainer],
+    containers: native ? [] : [Injected.proxyContainer],
+    volumes: [Injected.workVolume],
+    imagePullSecrets: null,
+    revision: 'default',
+  };
+  const settings = capture.settings;
+  if (pod.metadata === undefined) patch.push({ op: 'add', path: '/metadata', value: {} });
+  patch.push(...setMapEntries('/metadata/annotations', meta.annotations, {
+    ...ctx.values.sidecarInjectorWebhook.injectedAnnotations,
+    [Annotation.sidecarStatus]: JSON.stringify(status),
+    [Annotation.captureRanges]: JSON.stringify({
+      includeOutboundIPRanges: settings.includeIPRanges,
+      includeSource: settings.includeSource,
+      excludeOutboundIPRanges: settings.excludeIPRanges,
+      excludeSource: settings.excludeSource,
+    }),
+  }));
+  // Istio's identity labels are added only where the workload has not set them.
+  const identity: StringMap = { [Label.tlsMode]: 'istio' };
+  if (!Object.hasOwn(labels, Label.canonicalName)) identity[Label.canonicalName] = workload.canonicalName;
+  if (!Object.hasOwn(labels, Label.canonicalRevision)) identity[Label.canonicalRevision] = workload.canonicalRevision;
+  patch.push(...setMapEntries('/metadata/labels', meta.labels, identity));
+
+  return { kind: 'inject', patch, capture: settings, because: decision.because };
+}
