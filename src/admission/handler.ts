@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/logger.ts';
 import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import { reviewInjection, type InjectDeps } from './inject-review.ts';
+import { createValidationReviewer } from './validate-review.ts';
 import { EnvelopeError, deny, parseReview, wrapResponse, type AdmissionRequest, type AdmissionResponse } from './review.ts';
 
 /** A webhook path's reviewer: pure, request in, response and a one-line summary out. */
@@ -9,7 +10,7 @@ export type Reviewer = (request: AdmissionRequest) => { response: AdmissionRespo
 export interface HandlerDeps extends InjectDeps {
   logger: Logger;
   metrics?: WebhookMetrics | undefined;
-  /** More reviewers by path (the validation webhook registers `/validate`). */
+  /** More reviewers by path, over the built-in `/inject` and `/validate`. */
   reviewers?: Record<string, Reviewer>;
 }
 
@@ -46,7 +47,11 @@ function injectReviewer(deps: HandlerDeps): Reviewer {
  * serverless runtime host this same function, so they cannot drift apart.
  */
 export function createAdmissionHandler(deps: HandlerDeps): (path: string, body: unknown) => HandlerResult {
-  const reviewers: Record<string, Reviewer> = { '/inject': injectReviewer(deps), ...deps.reviewers };
+  const reviewers: Record<string, Reviewer> = {
+    '/inject': injectReviewer(deps),
+    '/validate': createValidationReviewer(deps.metrics),
+    ...deps.reviewers,
+  };
   return (path, body) => {
     const reviewer = reviewers[path];
     if (!reviewer) return envelopeErrorResult(404, `no admission webhook at ${path}`);
@@ -67,7 +72,8 @@ export function createAdmissionHandler(deps: HandlerDeps): (path: string, body: 
     } catch (error) {
       // A bug must not become a bare 500: the API server gets a well-formed denial it can show.
       deps.logger.error({ path, uid: request.uid, err: error }, 'admission handler failed');
-      deps.metrics?.injectionFailures.inc({ reason: 'InternalError' });
+      if (path === '/inject') deps.metrics?.injectionFailures.inc({ reason: 'InternalError' });
+      else deps.metrics?.validationRequests.inc({ kind: request.kind?.kind ?? 'unknown', result: 'error' });
       response = deny(request.uid, 500, `meshgate internal error: ${(error as Error).message}`);
       summary = { result: 'error' };
     }
