@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { registerAnalyze } from './commands/analyze.ts';
 import { registerKubeInject } from './commands/kube-inject.ts';
+import { registerValidate } from './commands/validate.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { ExitCode } from './exit-codes.ts';
 
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
   // One registration per subcommand file; each command calls the same pure core as the webhooks.
   registerWebhook(program);
   registerKubeInject(program);
+  registerValidate(program);
+  registerAnalyze(program);
   return program;
 }
 

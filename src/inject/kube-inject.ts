@@ -6,7 +6,7 @@ import { injectPod } from './inject.ts';
 import type { InjectorValues } from './values.ts';
 
 /** Where each workload kind keeps its pod template. */
-const TEMPLATE_PATHS: Record<string, string[]> = {
+export const TEMPLATE_PATHS: Record<string, string[]> = {
   Deployment: ['spec', 'template'],
   StatefulSet: ['spec', 'template'],
   DaemonSet: ['spec', 'template'],
