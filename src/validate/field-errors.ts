@@ -32,7 +32,20 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `at('spec.http', 0)` → `spec.http[0]`; `at('spec', 'hosts')` → `spec.hosts`; map keys that are not identifiers are quoted. */
 export function at(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
-  return IDENTIFIER.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+  return isIdentifier(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
+const identifiers = new Map<string, boolean>();
+
+/** Memoised: the same few field names are tested thousands of times per large object. */
+function isIdentifier(key: string): boolean {
+  let known = identifiers.get(key);
+  if (known === undefined) {
+    known = IDENTIFIER.test(key);
+    if (identifiers.size > 4096) identifiers.clear(); // user-chosen map keys must not grow it without bound
+    identifiers.set(key, known);
+  }
+  return known;
 }
 
 const MAX_VALUE_CHARS = 120;

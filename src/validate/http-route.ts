@@ -82,9 +82,12 @@ export function checkHttpRoute(route: Obj, kind: RouteKind, path: string, out: C
   asList(route['match']).forEach((match, i) => {
     if (isRecord(match)) checkMatch(match, at(at(path, 'match'), i), out);
   });
-  checkHeaderOperations(route['headers'], at(path, 'headers'), out);
-  checkCors(route['corsPolicy'], at(path, 'corsPolicy'), out);
-  checkFault(route['fault'], at(path, 'fault'), out);
+  // Each check only when its field is there: building paths for absent fields was a measurable share of a
+  // 1,000-route object's time.
+  const present = (key: string): boolean => route[key] !== undefined && route[key] !== null;
+  if (present('headers')) checkHeaderOperations(route['headers'], at(path, 'headers'), out);
+  if (present('corsPolicy')) checkCors(route['corsPolicy'], at(path, 'corsPolicy'), out);
+  if (present('fault')) checkFault(route['fault'], at(path, 'fault'), out);
   if (has(route, 'mirrorPercent')) {
     const value = asNumber(route['mirrorPercent']);
     if (value > 100) out.error(at(path, 'mirrorPercent'), 'mirrorPercent must have a max value of 100', value);
@@ -94,13 +97,13 @@ export function checkHttpRoute(route: Obj, kind: RouteKind, path: string, out: C
     const value = asNumber(route['mirrorPercentage']['value']);
     if (value > 100 || value < 0) out.error(at(at(path, 'mirrorPercentage'), 'value'), 'mirrorPercentage must be within 0..100', value);
   }
-  checkDestination(route['mirror'], at(path, 'mirror'), out);
-  checkMirrors(route['mirrors'], at(path, 'mirrors'), out);
-  checkRedirect(route['redirect'], at(path, 'redirect'), out);
-  checkDirectResponse(route['directResponse'], at(path, 'directResponse'), out);
-  checkRetries(route['retries'], at(path, 'retries'), out);
-  checkRewrite(route['rewrite'], at(path, 'rewrite'), out);
-  checkAuthorityRewrite(route, path, out);
+  if (present('mirror')) checkDestination(route['mirror'], at(path, 'mirror'), out);
+  if (present('mirrors')) checkMirrors(route['mirrors'], at(path, 'mirrors'), out);
+  if (present('redirect')) checkRedirect(route['redirect'], at(path, 'redirect'), out);
+  if (present('directResponse')) checkDirectResponse(route['directResponse'], at(path, 'directResponse'), out);
+  if (present('retries')) checkRetries(route['retries'], at(path, 'retries'), out);
+  if (present('rewrite')) checkRewrite(route['rewrite'], at(path, 'rewrite'), out);
+  if (present('rewrite') || present('headers')) checkAuthorityRewrite(route, path, out);
   checkWeightedDestinations(route['route'], at(path, 'route'), out, true);
   checkDurationField(route, 'timeout', path, out);
 }

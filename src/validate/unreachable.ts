@@ -4,15 +4,17 @@ import { at, type Collector } from './field-errors.ts';
 // Warnings, as Istio gives them: a rule after a match-all rule, or whose matches all repeat earlier ones, is never
 // used. They never deny; they tell the author that part of the config is dead.
 
-/** Key-order-independent text of a match, names left out; depth-bounded because unknown fields can hold anything. */
-function canonical(value: unknown, depth = 0): string {
-  if (depth > 16) return '"…"';
-  if (Array.isArray(value)) return `[${value.map((v) => canonical(v, depth + 1)).join(',')}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).filter((k) => !(depth === 0 && k === 'name') && value[k] != null).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k], depth + 1)}`).join(',')}}`;
+/**
+ * The text of a match for duplicate detection: its fields in a fixed order (as Go's JSON of the struct has), the
+ * name left out. A value too deep to serialise (garbage in an unknown field) makes the match unique.
+ */
+function canonical(match: Record<string, unknown>, unique: string): string {
+  const keys = Object.keys(match).filter((k) => k !== 'name' && match[k] != null).sort();
+  try {
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(match[k])}`).join(',')}}`;
+  } catch {
+    return `#${unique}`;
   }
-  return JSON.stringify(value) ?? 'null';
 }
 
 export function warnUnreachableRules(routes: unknown[], path: string, out: Collector): void {
@@ -28,7 +30,7 @@ export function warnUnreachableRules(routes: unknown[], path: string, out: Colle
     }
     let duplicates = 0;
     matches.forEach((match, j) => {
-      const key = canonical(asObj(match));
+      const key = canonical(asObj(match), `${i}.${j}`);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
         out.warn(at(at(path, i), 'match') + `[${j}]`, `match is not used (duplicate of a match in rule ${earlier})`);
