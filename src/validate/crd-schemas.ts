@@ -1,4 +1,4 @@
-import { any, arrayOf, bool, enumOf, int32, mapOf, num, obj, str, stringMap, strings, uint32, type Schema } from './schema.ts';
+import { arrayOf, bool, enumOf, int32, mapOf, num, obj, str, stringMap, strings, uint32, type Schema } from './schema.ts';
 
 // The shapes of Istio's ServiceEntry and VirtualService specs (same in v1alpha3, v1beta1 and v1), field names from
 // Istio's API reference. Durations are strings here; their format is checked by the semantic layer.
@@ -69,10 +69,4 @@ export const virtualServiceSpec: Schema = obj({
   tls: arrayOf(obj({ match: arrayOf(obj({ sniHosts: strings, ...l4Match })), route: arrayOf(routeDestination) })),
   tcp: arrayOf(obj({ match: arrayOf(obj({ ...l4Match, sourceSubnet: str })), route: arrayOf(routeDestination) })),
   exportTo: strings,
-});
-
-export const objectMetadata: Schema = obj({
-  name: str, namespace: str, labels: stringMap, annotations: stringMap, generateName: str,
-  uid: any, resourceVersion: any, generation: any, creationTimestamp: any, deletionTimestamp: any,
-  deletionGracePeriodSeconds: any, ownerReferences: any, finalizers: any, managedFields: any,
 });

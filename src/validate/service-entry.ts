@@ -123,9 +123,7 @@ function checkResolution(spec: Obj, resolution: string, hosts: string[], ports: 
       if (hasSelector) out.warn('spec.workloadSelector', 'workloadSelector should not be set when resolution mode is NONE');
       return;
     case 'STATIC':
-      if (endpoints.length === 0 && !hasSelector) {
-        out.warn('spec.resolution', 'STATIC resolution with neither endpoints nor a workloadSelector: no traffic can be routed until WorkloadEntries select it');
-      }
+      // Neither endpoints nor a selector is accepted silently, as Istio's current webhook does (older releases refused it).
       eachEndpoint((endpoint, path) => checkStaticEndpoint(endpoint, ports.names, path, out));
       return;
     case 'DNS':

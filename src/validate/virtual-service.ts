@@ -94,7 +94,7 @@ export function validateVirtualServiceSpec(spec: Obj, namespace: string, out: Co
     checkWeightedDestinations(route['route'], at(path, 'route'), out, false);
   });
   checkExportTo(asList(spec['exportTo']), namespace, false, 'spec.exportTo', out);
-  warnUnreachableRules(http, 'spec.http', out);
+  warnUnreachableRules(http, 'spec.http', out, true);
   warnUnreachableRules(tls, 'spec.tls', out);
   warnUnreachableRules(tcp, 'spec.tcp', out);
 }

@@ -190,3 +190,34 @@ test('VirtualService: the dry-run annotation is refused, as Istio refuses it out
   const { errors } = issuesOf(virtualService(vs([httpRoute()]), { annotations: { 'istio.io/dry-run': 'true' } }));
   assert.equal(errors.length, 1);
 });
+
+// Cases after Istio's own table for ValidateVirtualService: validity and whether a warning is expected.
+const istioCases: Array<{ name: string; spec: unknown; valid: boolean; warning: boolean }> = [
+  { name: 'simple', spec: { hosts: ['foo.bar'], http: [{ route: [dest('foo.baz')] }] }, valid: true, warning: false },
+  { name: 'allow SNI-based domains on a gateway', spec: { hosts: ['outbound_.15010_._.istiod.istio-system.svc.cluster.local'], gateways: ['ns1/gateway'], tls: [{ match: [{ sniHosts: ['outbound_.15010_._.istiod.istio-system.svc.cluster.local'] }], route: [dest('istio.istio-system.svc.cluster.local')] }] }, valid: true, warning: false },
+  { name: 'destination without a host', spec: { hosts: ['*.foo.bar'], http: [{ route: [{ destination: {} }] }] }, valid: false, warning: false },
+  { name: 'bad host', spec: { hosts: ['foo.ba!r'], http: [{ route: [dest('foo.baz')] }] }, valid: false, warning: false },
+  { name: 'bad gateway', spec: { hosts: ['foo.bar'], gateways: ['b@dgateway'], http: [{ route: [dest('foo.baz')] }] }, valid: false, warning: false },
+  { name: 'FQDN for gateway', spec: { hosts: ['foo.bar'], gateways: ['gateway.example.com'], http: [{ route: [dest('foo.baz')] }] }, valid: true, warning: true },
+  { name: 'namespace/* for gateway', spec: { hosts: ['foo.bar'], gateways: ['ns1/*'], http: [{ route: [dest('foo.baz')] }] }, valid: false, warning: false },
+  { name: '*/name for gateway', spec: { hosts: ['foo.bar'], gateways: ['*/gateway'], http: [{ route: [dest('foo.baz')] }] }, valid: false, warning: false },
+  { name: 'wildcard for a non-mesh gateway', spec: { hosts: ['*'], gateways: ['somegateway'], http: [{ route: [dest('foo.baz')] }] }, valid: true, warning: false },
+  { name: 'missing tls route', spec: { hosts: ['foo.bar'], tls: [{ match: [{ port: 999, sniHosts: ['foo.bar'] }] }] }, valid: false, warning: false },
+  { name: 'set authority', spec: { hosts: ['foo.bar'], http: [{ headers: { request: { set: { ':authority': 'foo' } } }, route: [dest('foo.baz')] }] }, valid: true, warning: false },
+  { name: 'set authority in a destination', spec: { hosts: ['foo.bar'], http: [{ route: [{ ...dest('foo.baz'), headers: { request: { set: { ':authority': 'foo' } } } }] }] }, valid: true, warning: false },
+  { name: 'a broader prefix earlier shadows a longer one (method defaults to GET)', spec: { hosts: ['foo.bar'], http: [{ route: [dest('foo.baz')], match: [{ uri: { prefix: '/api/v1/product' } }, { uri: { prefix: '/api/v1/products' }, method: { exact: 'GET' } }] }] }, valid: true, warning: true },
+  { name: 'an exact uri after a prefix is not shadowed', spec: { hosts: ['foo.bar'], http: [{ route: [dest('foo.baz')], match: [{ uri: { prefix: '/' } }, { uri: { exact: '/' }, method: { exact: 'GET' } }] }] }, valid: true, warning: false },
+  { name: 'a longer prefix with another method is not shadowed', spec: { hosts: ['foo.bar'], http: [{ route: [dest('foo.baz')], match: [{ uri: { prefix: '/api' } }, { uri: { prefix: '/api/v2' }, method: { exact: 'POST' } }] }] }, valid: true, warning: false },
+  { name: 'IP address as SNI host', spec: { hosts: ['foo.bar'], tls: [{ route: [dest('foo.baz')], match: [{ port: 999, sniHosts: ['1.1.1.1'] }] }] }, valid: true, warning: true },
+  { name: 'invalid wildcard as SNI host', spec: { hosts: ['foo.bar'], tls: [{ route: [dest('foo.baz')], match: [{ port: 999, sniHosts: ['foo.*.com'] }] }] }, valid: false, warning: false },
+  { name: 'a match list with a null element', spec: { hosts: ['foo.bar'], http: [{ route: [dest('foo.bar')], match: [null] }] }, valid: true, warning: false },
+  { name: 'a delegate with sourceNamespace', spec: { http: [{ match: [{ sourceNamespace: 'test' }], route: [dest('foo.baz')] }] }, valid: true, warning: false },
+];
+
+for (const c of istioCases) {
+  test(`VirtualService (Istio's table): ${c.name}`, () => {
+    const { errors, warnings } = issuesOf(virtualService(c.spec));
+    assert.equal(errors.length === 0, c.valid, errors.join('\n'));
+    assert.equal(warnings.length > 0, c.warning, warnings.join('\n'));
+  });
+}
