@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { generate } from 'selfsigned';
 
 export interface TlsMaterial {
   cert: string;
@@ -26,6 +25,10 @@ export async function ensureCertificates(dir: string, dnsNames: string[]): Promi
   const keyPath = join(dir, TLS_FILES.key);
   if (existsSync(certPath) && existsSync(keyPath)) return { generated: false };
   mkdirSync(dir, { recursive: true });
+  // Loaded only when generating: most starts find the files (a mounted Secret) and skip its ~100 ms import.
+  const selfsigned = await import('selfsigned');
+  // Bundled by esbuild, a CommonJS module behind a dynamic import exposes its exports only as `default`.
+  const generate = selfsigned.generate ?? (selfsigned as unknown as { default: typeof selfsigned }).default.generate;
   // A unique CA name: clients that trust an old and a new CA during a rotation pick the issuer by name.
   const ca = await generate([{ name: 'commonName', value: `meshgate-webhook-ca-${randomUUID().slice(0, 8)}` }], {
     keySize: 2048,

@@ -24,6 +24,7 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     process.stderr.write(`meshgate: ${(error as Error).message}\n`);
+    if (process.env['MESHGATE_DEBUG']) process.stderr.write(`${(error as Error).stack}\n`);
     return ExitCode.usage;
   }
 }

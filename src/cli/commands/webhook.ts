@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { startWebhook } from '../../admission/server.ts';
-import { createLogger } from '../../observability/logger.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -24,6 +22,11 @@ export function registerWebhook(program: Command): void {
     .option('--values-configmap <namespace/name>', 'istio-sidecar-injector ConfigMap to read at start and watch')
     .option('--kubeconfig <file>', 'kubeconfig for --values-configmap (default: in-cluster or $KUBECONFIG)')
     .action(async (opts: { port: number; host?: string; certDir: string; dnsName: string[]; values?: string; valuesConfigmap?: string; kubeconfig?: string }) => {
+      // Imported on use: every subcommand's dependencies load only when that subcommand runs (cold start).
+      const [{ startWebhook }, { createLogger }] = await Promise.all([
+        import('../../admission/server.ts'),
+        import('../../observability/logger.ts'),
+      ]);
       const logger = createLogger('webhook');
       const webhook = await startWebhook({
         port: opts.port,
