@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { FSWatcher } from 'node:fs';
@@ -16,6 +17,8 @@ export interface WebhookOptions {
   host?: string | undefined;
   certDir: string;
   dnsNames: string[];
+  /** Plain HTTP, for a platform that terminates TLS in front (Knative's route). Never exposed directly. */
+  plainHttp?: boolean;
   valuesFile?: string | undefined;
   /** NAMESPACE/NAME of an istio-sidecar-injector ConfigMap, read at start and watched. */
   valuesConfigMap?: string | undefined;
@@ -34,8 +37,10 @@ export interface RunningWebhook {
 
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { logger } = options;
-  const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
-  if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
+  if (!options.plainHttp) {
+    const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
+    if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
+  }
   let tlsLoaded = true;
 
   let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
@@ -75,8 +80,8 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     },
   });
 
-  const material = readTlsMaterial(options.certDir);
-  const server = createServer({ cert: material.cert, key: material.key }, app);
+  const material = options.plainHttp ? undefined : readTlsMaterial(options.certDir);
+  const server: Server = material ? createHttpsServer({ cert: material.cert, key: material.key }, app) : createHttpServer(app);
   // Bounded on purpose: the API server's webhook timeout is seconds, a slow client must not hold a socket longer.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -86,27 +91,27 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     try {
       const next = readTlsMaterial(options.certDir);
       createSecureContext({ cert: next.cert, key: next.key }); // throws on a mismatched or half-written pair
-      server.setSecureContext({ cert: next.cert, key: next.key });
+      (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: next.cert, key: next.key });
       tlsLoaded = true;
       logger.info({ certDir: options.certDir }, 'serving certificate reloaded');
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'certificate files changed but do not load; still serving the previous pair');
     }
   };
-  const certWatcher: FSWatcher = watchCertificates(options.certDir, reloadTls);
+  const certWatcher: FSWatcher | undefined = material ? watchCertificates(options.certDir, reloadTls) : undefined;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, certDir: options.certDir, values: options.valuesFile ?? options.valuesConfigMap ?? 'embedded defaults' }, 'webhook listening');
+  logger.info({ port, tls: !options.plainHttp, certDir: options.certDir, values: options.valuesFile ?? options.valuesConfigMap ?? 'embedded defaults' }, 'webhook listening');
 
   return {
     server,
     port,
     async close() {
-      certWatcher.close();
+      certWatcher?.close();
       configMapWatch?.stop();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => { server.closeAllConnections(); }, 5000);

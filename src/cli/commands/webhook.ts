@@ -14,14 +14,15 @@ export function registerWebhook(program: Command): void {
   program
     .command('webhook')
     .description('serve the admission webhooks (/inject, /validate) over HTTPS')
-    .option('--port <port>', 'HTTPS port', port, 9443)
+    .option('--port <port>', 'port (default 9443; with --plain-http $PORT or 8080)', port)
+    .option('--plain-http', 'serve plain HTTP behind a TLS-terminating platform (Knative); never expose it directly')
     .option('--host <address>', 'address to bind (default: all)')
     .option('--cert-dir <dir>', 'TLS material; generated there when absent', 'certs')
     .option('--dns-name <name>', 'extra SAN for a generated certificate (repeatable)', collect, [])
     .option('--values <file>', 'injector values (YAML or JSON; Istio names) over the embedded defaults')
     .option('--values-configmap <namespace/name>', 'istio-sidecar-injector ConfigMap to read at start and watch')
     .option('--kubeconfig <file>', 'kubeconfig for --values-configmap (default: in-cluster or $KUBECONFIG)')
-    .action(async (opts: { port: number; host?: string; certDir: string; dnsName: string[]; values?: string; valuesConfigmap?: string; kubeconfig?: string }) => {
+    .action(async (opts: { port?: number; plainHttp?: boolean; host?: string; certDir: string; dnsName: string[]; values?: string; valuesConfigmap?: string; kubeconfig?: string }) => {
       // Imported on use: every subcommand's dependencies load only when that subcommand runs (cold start).
       const [{ startWebhook }, { createLogger }] = await Promise.all([
         import('../../admission/server.ts'),
@@ -29,7 +30,8 @@ export function registerWebhook(program: Command): void {
       ]);
       const logger = createLogger('webhook');
       const webhook = await startWebhook({
-        port: opts.port,
+        port: opts.port ?? (opts.plainHttp ? port(process.env['PORT'] ?? '8080') : 9443),
+        plainHttp: opts.plainHttp === true,
         host: opts.host,
         certDir: opts.certDir,
         dnsNames: opts.dnsName,
