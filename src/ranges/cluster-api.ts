@@ -7,7 +7,7 @@ import { RangesApiError, type RangesApi } from './ranges-api.ts';
 
 /** The API server's own message out of an ApiException (its body is the Status object, or its JSON text). */
 function statusMessage(error: unknown): { status?: number; message: string } {
-  const e = error as { code?: unknown; body?: unknown; message?: string };
+  const e = error as { code?: unknown; body?: unknown; message?: string; cause?: { code?: string; message?: string } };
   const status = typeof e.code === 'number' ? e.code : undefined;
   let body = e.body;
   if (typeof body === 'string') {
@@ -16,6 +16,9 @@ function statusMessage(error: unknown): { status?: number; message: string } {
   const message = typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
     ? (body as { message: string }).message
     : typeof body === 'string' && body !== '' ? body : e.message ?? String(error);
+  // fetch's "fetch failed" hides the reason (ECONNREFUSED, a certificate error) in its cause.
+  const cause = e.cause?.code ?? e.cause?.message;
+  if (cause && status === undefined) return { message: `${message} (${cause})` };
   return status === undefined ? { message } : { status, message };
 }
 

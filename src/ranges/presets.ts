@@ -28,8 +28,10 @@ export const platforms: readonly Platform[] = [
   { name: 'gke', title: 'Google Kubernetes Engine',
     input: { kind: 'keys', produce: 'gcloud container clusters describe NAME --format yaml',
       keys: { service: ['servicesIpv4Cidr', 'servicesIpv4CidrBlock', 'servicesIpv6CidrBlock'],
-        pod: ['clusterIpv4Cidr', 'clusterIpv4CidrBlock', 'subnetIpv6CidrBlock'] } },
-    origin: '`clusterIpv4Cidr`, `servicesIpv4Cidr` (and the ipAllocationPolicy IPv6 blocks) of `gcloud container clusters describe`' },
+        pod: ['clusterIpv4Cidr', 'clusterIpv4CidrBlock'] } },
+    // Dual-stack pods take IPv6 addresses from the subnet (subnetIpv6CidrBlock), which also holds the service block
+    // and the nodes: not a pod range, so not read.
+    origin: '`clusterIpv4Cidr`, `servicesIpv4Cidr` (and `servicesIpv6CidrBlock`) of `gcloud container clusters describe`' },
   { name: 'iks', title: 'IBM Cloud Kubernetes Service',
     fixed: [{ cidr: '172.30.0.0/16', kind: 'pod' }, { cidr: '172.21.0.0/16', kind: 'service' }, { cidr: '10.10.10.0/24', kind: 'platform' }],
     origin: 'fixed: `172.30.0.0/16,172.21.0.0/16,10.10.10.0/24`' },
