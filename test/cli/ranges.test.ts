@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { runMeshgate } from '../helpers/cli.ts';
+import { unreachableKubeconfig } from '../helpers/unreachable-cluster.ts';
 
 const fixtures = 'test/fixtures/ranges';
 
@@ -52,27 +50,14 @@ for (const c of usageErrors) {
 }
 
 test('auto against a cluster that cannot be reached: exit 1, no ranges printed, the fallback named', async () => {
-  // A loopback port that was free a moment ago refuses at once: the test never waits on a network timeout.
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  const dir = mkdtempSync(join(tmpdir(), 'meshgate-ranges-'));
-  const path = join(dir, 'kubeconfig');
-  writeFileSync(path, `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`);
+  const kubeconfig = await unreachableKubeconfig();
   try {
-    const result = runMeshgate(['ranges', '--kubeconfig', path]);
+    const result = runMeshgate(['ranges', '--kubeconfig', kubeconfig.path]);
     assert.equal(result.status, 1, result.stderr);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /no service range found \(ServiceCIDR: list servicecidrs: fetch failed \(ECONNREFUSED\)/);
     assert.match(result.stderr, /would fall back to '\*'/);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    kubeconfig.cleanup();
   }
 });
