@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { FSWatcher } from 'node:fs';
 import type { ClusterRanges } from '../inject/capture.ts';
 import { defaultValues, loadValuesFile, valuesFromDocument, type InjectorValues } from '../inject/values.ts';
+import { startClusterRanges, type ClusterRangesSource } from '../ranges/cluster-ranges.ts';
 import { parseConfigMapRef, watchConfigMap, type ConfigMapWatch } from '../k8s/configmap-watch.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
@@ -24,6 +25,8 @@ export interface WebhookOptions {
   valuesConfigMap?: string | undefined;
   kubeconfig?: string | undefined;
   clusterRanges?: () => ClusterRanges | undefined;
+  /** Compute the include ranges from the cluster (kubeconfig above) at start, on this TTL and on ServiceCIDR changes. */
+  discoverRanges?: { ttlMs: number; timeoutMs?: number } | undefined;
   reviewers?: Record<string, Reviewer>;
   logger: Logger;
 }
@@ -63,9 +66,20 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   }
 
   const metrics = createWebhookMetrics();
+  // Without --discover-ranges nothing talks to a cluster (npm start stays instant) and `auto` means `*`.
+  let rangesSource: ClusterRangesSource | undefined;
+  if (options.discoverRanges) {
+    rangesSource = await startClusterRanges({
+      kubeconfig: options.kubeconfig,
+      ttlMs: options.discoverRanges.ttlMs,
+      timeoutMs: options.discoverRanges.timeoutMs ?? 10_000,
+      logger,
+      onFailure: (reason) => metrics.rangeDiscoveryFailures.inc({ reason }),
+    });
+  }
   const handle = createAdmissionHandler({
     values: () => values,
-    clusterRanges: options.clusterRanges ?? (() => undefined),
+    clusterRanges: options.clusterRanges ?? rangesSource?.current ?? (() => undefined),
     reviewers: options.reviewers ?? {},
     logger,
     metrics,
@@ -113,6 +127,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     async close() {
       certWatcher?.close();
       configMapWatch?.stop();
+      rangesSource?.stop();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => { server.closeAllConnections(); }, 5000);
         server.close(() => { clearTimeout(force); resolve(); });

@@ -10,6 +10,12 @@ function port(value: string): number {
   return n;
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid number of seconds ${JSON.stringify(value)}`);
+  return n;
+}
+
 export function registerWebhook(program: Command): void {
   program
     .command('webhook')
@@ -21,8 +27,10 @@ export function registerWebhook(program: Command): void {
     .option('--dns-name <name>', 'extra SAN for a generated certificate (repeatable)', collect, [])
     .option('--values <file>', 'injector values (YAML or JSON; Istio names) over the embedded defaults')
     .option('--values-configmap <namespace/name>', 'istio-sidecar-injector ConfigMap to read at start and watch')
-    .option('--kubeconfig <file>', 'kubeconfig for --values-configmap (default: in-cluster or $KUBECONFIG)')
-    .action(async (opts: { port?: number; plainHttp?: boolean; host?: string; certDir: string; dnsName: string[]; values?: string; valuesConfigmap?: string; kubeconfig?: string }) => {
+    .option('--kubeconfig <file>', 'kubeconfig for --values-configmap and --discover-ranges (default: in-cluster or $KUBECONFIG)')
+    .option('--discover-ranges', "compute includeIPRanges 'auto' from the cluster (at start, on the TTL, on ServiceCIDR changes)")
+    .option('--ranges-ttl <seconds>', 'how often --discover-ranges asks again', seconds, 600)
+    .action(async (opts: { port?: number; plainHttp?: boolean; host?: string; certDir: string; dnsName: string[]; values?: string; valuesConfigmap?: string; kubeconfig?: string; discoverRanges?: boolean; rangesTtl: number }) => {
       // Imported on use: every subcommand's dependencies load only when that subcommand runs (cold start).
       const [{ startWebhook }, { createLogger }] = await Promise.all([
         import('../../admission/server.ts'),
@@ -38,6 +46,7 @@ export function registerWebhook(program: Command): void {
         valuesFile: opts.values,
         valuesConfigMap: opts.valuesConfigmap,
         kubeconfig: opts.kubeconfig,
+        discoverRanges: opts.discoverRanges ? { ttlMs: opts.rangesTtl * 1000 } : undefined,
         logger,
       });
       const stop = (signal: string): void => {
