@@ -1,13 +1,9 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { envelopeErrorResult, type HandlerResult } from './handler.ts';
+import { BODY_LIMIT, BODY_LIMIT_BYTES } from './review.ts';
 import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 
-/**
- * The body limit, set on purpose: the API server caps a request at 3 MiB and an UPDATE review carries the object
- * twice (object and oldObject) plus the envelope. Larger bodies get a 413 with a reason.
- */
-export const BODY_LIMIT = '8mb';
 
 export interface AppDeps {
   handle: (path: string, body: unknown) => HandlerResult;
@@ -38,7 +34,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // Any JSON-ish content type is read; express.json would otherwise leave the body undefined without a word.
-  const json = express.json({ limit: BODY_LIMIT, type: () => true, strict: true });
+  const json = express.json({ limit: BODY_LIMIT_BYTES, type: () => true, strict: true });
   app.post(['/inject', '/validate'], (req, res, next) => {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/(.+\+)?json\b/i.test(type)) {

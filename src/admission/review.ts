@@ -1,5 +1,12 @@
 import { isRecord } from '../k8s/types.ts';
 
+/**
+ * The body limit, set on purpose: the API server caps a request at 3 MiB and an UPDATE review carries the object
+ * twice (object and oldObject) plus the envelope. Larger bodies get a 413 with a reason.
+ */
+export const BODY_LIMIT = '8mb';
+export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
 /** The AdmissionReview versions the API server may send; the answer uses the version asked. */
 export const REVIEW_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type ReviewVersion = (typeof REVIEW_VERSIONS)[number];

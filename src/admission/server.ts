@@ -1,9 +1,11 @@
-import { createServer, type Server } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { FSWatcher } from 'node:fs';
 import type { ClusterRanges } from '../inject/capture.ts';
 import { defaultValues, loadValuesFile, valuesFromDocument, type InjectorValues } from '../inject/values.ts';
+import { startClusterRanges, type ClusterRangesSource } from '../ranges/cluster-ranges.ts';
 import { parseConfigMapRef, watchConfigMap, type ConfigMapWatch } from '../k8s/configmap-watch.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
@@ -16,11 +18,15 @@ export interface WebhookOptions {
   host?: string | undefined;
   certDir: string;
   dnsNames: string[];
+  /** Plain HTTP, for a platform that terminates TLS in front (Knative's route). Never exposed directly. */
+  plainHttp?: boolean;
   valuesFile?: string | undefined;
   /** NAMESPACE/NAME of an istio-sidecar-injector ConfigMap, read at start and watched. */
   valuesConfigMap?: string | undefined;
   kubeconfig?: string | undefined;
   clusterRanges?: () => ClusterRanges | undefined;
+  /** Compute the include ranges from the cluster (kubeconfig above) at start, on this TTL and on ServiceCIDR changes. */
+  discoverRanges?: { ttlMs: number; timeoutMs?: number } | undefined;
   reviewers?: Record<string, Reviewer>;
   logger: Logger;
 }
@@ -34,8 +40,10 @@ export interface RunningWebhook {
 
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { logger } = options;
-  const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
-  if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
+  if (!options.plainHttp) {
+    const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
+    if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
+  }
   let tlsLoaded = true;
 
   let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
@@ -58,9 +66,20 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   }
 
   const metrics = createWebhookMetrics();
+  // Without --discover-ranges nothing talks to a cluster (npm start stays instant) and `auto` means `*`.
+  let rangesSource: ClusterRangesSource | undefined;
+  if (options.discoverRanges) {
+    rangesSource = await startClusterRanges({
+      kubeconfig: options.kubeconfig,
+      ttlMs: options.discoverRanges.ttlMs,
+      timeoutMs: options.discoverRanges.timeoutMs ?? 10_000,
+      logger,
+      onFailure: (reason) => metrics.rangeDiscoveryFailures.inc({ reason }),
+    });
+  }
   const handle = createAdmissionHandler({
     values: () => values,
-    clusterRanges: options.clusterRanges ?? (() => undefined),
+    clusterRanges: options.clusterRanges ?? rangesSource?.current ?? (() => undefined),
     reviewers: options.reviewers ?? {},
     logger,
     metrics,
@@ -75,8 +94,8 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     },
   });
 
-  const material = readTlsMaterial(options.certDir);
-  const server = createServer({ cert: material.cert, key: material.key }, app);
+  const material = options.plainHttp ? undefined : readTlsMaterial(options.certDir);
+  const server: Server = material ? createHttpsServer({ cert: material.cert, key: material.key }, app) : createHttpServer(app);
   // Bounded on purpose: the API server's webhook timeout is seconds, a slow client must not hold a socket longer.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -86,28 +105,29 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     try {
       const next = readTlsMaterial(options.certDir);
       createSecureContext({ cert: next.cert, key: next.key }); // throws on a mismatched or half-written pair
-      server.setSecureContext({ cert: next.cert, key: next.key });
+      (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: next.cert, key: next.key });
       tlsLoaded = true;
       logger.info({ certDir: options.certDir }, 'serving certificate reloaded');
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'certificate files changed but do not load; still serving the previous pair');
     }
   };
-  const certWatcher: FSWatcher = watchCertificates(options.certDir, reloadTls);
+  const certWatcher: FSWatcher | undefined = material ? watchCertificates(options.certDir, reloadTls) : undefined;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, certDir: options.certDir, values: options.valuesFile ?? options.valuesConfigMap ?? 'embedded defaults' }, 'webhook listening');
+  logger.info({ port, tls: !options.plainHttp, certDir: options.certDir, values: options.valuesFile ?? options.valuesConfigMap ?? 'embedded defaults' }, 'webhook listening');
 
   return {
     server,
     port,
     async close() {
-      certWatcher.close();
+      certWatcher?.close();
       configMapWatch?.stop();
+      rangesSource?.stop();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => { server.closeAllConnections(); }, 5000);
         server.close(() => { clearTimeout(force); resolve(); });

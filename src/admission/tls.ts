@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { generate } from 'selfsigned';
 
 export interface TlsMaterial {
   cert: string;
@@ -21,13 +20,19 @@ function years(count: number): Date {
  * Writes a CA and a serving certificate signed by it into `dir` unless a serving pair is already there
  * (a mounted Secret, cert-manager, or an earlier start). SHA-256 and explicit SANs: selfsigned defaults to SHA-1.
  */
-export async function ensureCertificates(dir: string, dnsNames: string[]): Promise<{ generated: boolean }> {
+export async function ensureCertificates(dir: string, dnsNames: string[], options: { caDir?: string } = {}): Promise<{ generated: boolean }> {
   const certPath = join(dir, TLS_FILES.cert);
   const keyPath = join(dir, TLS_FILES.key);
   if (existsSync(certPath) && existsSync(keyPath)) return { generated: false };
   mkdirSync(dir, { recursive: true });
+  // Loaded only when generating: most starts find the files (a mounted Secret) and skip its ~100 ms import.
+  const selfsigned = await import('selfsigned');
+  // Bundled by esbuild, a CommonJS module behind a dynamic import exposes its exports only as `default`.
+  const generate = selfsigned.generate ?? (selfsigned as unknown as { default: typeof selfsigned }).default.generate;
+  // Signing with an existing CA (`caDir`) rotates the serving pair without touching any caBundle.
+  const existingCa = options.caDir ? { cert: readFileSync(join(options.caDir, TLS_FILES.caCert), 'utf8'), private: readFileSync(join(options.caDir, TLS_FILES.caKey), 'utf8') } : undefined;
   // A unique CA name: clients that trust an old and a new CA during a rotation pick the issuer by name.
-  const ca = await generate([{ name: 'commonName', value: `meshgate-webhook-ca-${randomUUID().slice(0, 8)}` }], {
+  const ca = existingCa ?? await generate([{ name: 'commonName', value: `meshgate-webhook-ca-${randomUUID().slice(0, 8)}` }], {
     keySize: 2048,
     algorithm: 'sha256',
     notAfterDate: years(10),

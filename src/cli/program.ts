@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAnalyze } from './commands/analyze.ts';
 import { registerKubeInject } from './commands/kube-inject.ts';
+import { registerRanges } from './commands/ranges.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerKubeInject(program);
   registerValidate(program);
   registerAnalyze(program);
+  registerRanges(program);
   return program;
 }
 
@@ -28,6 +30,7 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     process.stderr.write(`meshgate: ${(error as Error).message}\n`);
+    if (process.env['MESHGATE_DEBUG']) process.stderr.write(`${(error as Error).stack}\n`);
     return ExitCode.usage;
   }
 }

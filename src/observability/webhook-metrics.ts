@@ -12,6 +12,7 @@ export interface WebhookMetrics {
   injectionFailures: Counter<'reason'>;
   validationRequests: Counter<'kind' | 'result'>;
   admissionDuration: Histogram<'webhook'>;
+  rangeDiscoveryFailures: Counter<'reason'>;
 }
 
 export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics {
@@ -31,5 +32,8 @@ export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics 
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
       registers: [registry],
     }),
+    rangeDiscoveryFailures: new Counter({ name: 'meshgate_range_discovery_failures_total',
+      help: 'Cluster range discoveries that failed (the injector then captures * or keeps the last ranges), by reason',
+      labelNames: ['reason'], registers: [registry] }),
   };
 }

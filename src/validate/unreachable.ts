@@ -98,12 +98,25 @@ export function warnUnreachableRules(routes: unknown[], path: string, out: Colle
     });
     if (duplicates === matches.length) out.warn(at(path, i), `rule ${routeName(route, i)} not used (all matches used by prior rules)`);
   });
-  for (let a = 0; a < prefixes.length; a += 1) {
-    for (let b = a + 1; b < prefixes.length; b += 1) {
-      const first = prefixes[a]!;
-      const later = prefixes[b]!;
-      if (later.prefix === first.prefix || !covers(first, later)) continue;
-      out.warn(path, `rule ${later.route} match ${later.match} of prefix ${later.prefix} is not used (duplicate/overlapping match in rule ${first.match} of prefix ${first.prefix} on ${first.route})`);
+  warnShadowedPrefixes(prefixes, path, out);
+}
+
+/**
+ * Istio compares every pair of prefix matches; a 10,000-route object makes that 50 million pairs. Only an earlier
+ * match whose prefix is a proper prefix of the later one can cover it, so each match looks up just its own
+ * prefixes: linear in the routes times the prefix length.
+ */
+function warnShadowedPrefixes(prefixes: PrefixMatch[], path: string, out: Collector): void {
+  const byPrefix = new Map<string, number[]>();
+  prefixes.forEach((m, index) => byPrefix.set(m.prefix, [...(byPrefix.get(m.prefix) ?? []), index]));
+  prefixes.forEach((later, b) => {
+    for (let length = 1; length < later.prefix.length; length += 1) {
+      for (const a of byPrefix.get(later.prefix.slice(0, length)) ?? []) {
+        if (a >= b) break;
+        const first = prefixes[a]!;
+        if (!covers(first, later)) continue;
+        out.warn(path, `rule ${later.route} match ${later.match} of prefix ${later.prefix} is not used (duplicate/overlapping match in rule ${first.match} of prefix ${first.prefix} on ${first.route})`);
+      }
     }
-  }
+  });
 }

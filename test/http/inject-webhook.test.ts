@@ -4,6 +4,7 @@ import request from 'supertest';
 import jsonpatch from 'jsonpatch';
 import { review, samplePod } from '../helpers/pods.ts';
 import { startTestWebhook, type TestWebhook } from '../helpers/webhook.ts';
+import { MALFORMED_ENVELOPES, PASS_THROUGH, UID } from '../fixtures/admission-cases.ts';
 
 let hook: TestWebhook;
 before(async () => { hook = await startTestWebhook(); });
@@ -18,7 +19,7 @@ test('a pod CREATE is answered with a JSONPatch that applies, uid echoed', async
   assert.equal(res.status, 200);
   assert.equal(res.body.apiVersion, 'admission.k8s.io/v1');
   assert.equal(res.body.kind, 'AdmissionReview');
-  assert.equal(res.body.response.uid, 'b6a0d2c1-0000-4000-8000-000000000001');
+  assert.equal(res.body.response.uid, UID);
   assert.equal(res.body.response.allowed, true);
   assert.equal(res.body.response.patchType, 'JSONPatch');
   const patch = JSON.parse(Buffer.from(res.body.response.patch, 'base64').toString());
@@ -41,19 +42,12 @@ test('a denial carries the annotation and the bad value', async () => {
   assert.match(res.body.response.status.message, /metadata\.annotations\[traffic\.sidecar\.istio\.io\/excludeOutboundIPRanges\]: "\*" is not allowed/);
 });
 
-const passThrough: Array<[string, Record<string, unknown>]> = [
-  ['DELETE passes unchanged', { operation: 'DELETE' }],
-  ['UPDATE passes unchanged', { operation: 'UPDATE', oldObject: samplePod() }],
-  ['a kind that is not a pod passes unchanged', { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }],
-  ['a subresource passes unchanged', { subResource: 'status' }],
-  ['kube-system passes unchanged', { namespace: 'kube-system' }],
-];
-for (const [name, fields] of passThrough) {
-  test(name, async () => {
-    const res = await post(review(samplePod(), fields));
+for (const c of PASS_THROUGH) {
+  test(c.name, async () => {
+    const res = await post(c.review);
     assert.equal(res.status, 200);
     assert.equal(res.body.response.allowed, true);
-    assert.equal(res.body.response.uid, 'b6a0d2c1-0000-4000-8000-000000000001');
+    assert.equal(res.body.response.uid, UID);
     assert.equal(res.body.response.patch, undefined);
   });
 }
@@ -63,21 +57,12 @@ test('dryRun is injected like any create (no side effects to skip)', async () =>
   assert.equal(res.body.response.patchType, 'JSONPatch');
 });
 
-const malformed: Array<[string, string | unknown, number, RegExp, string?]> = [
-  ['malformed JSON', '{"kind": "AdmissionReview", ', 400, /malformed JSON/],
-  ['a JSON array', [], 400, /JSON AdmissionReview object/],
-  ['a missing request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 400, /request is missing/],
-  ['a missing uid', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { kind: 'Pod' } } }, 400, /request\.uid is missing/],
-  ['a wrong apiVersion', { apiVersion: 'v1', kind: 'AdmissionReview', request: { uid: 'x' } }, 400, /apiVersion must be one of/],
-  ['a wrong kind', { apiVersion: 'admission.k8s.io/v1', kind: 'Pod' }, 400, /kind must be AdmissionReview/],
-  ['a non-JSON content type', 'hello', 415, /content-type must be application\/json/, 'text/plain'],
-];
-for (const [name, body, status, reason, type] of malformed) {
-  test(`${name} gets a ${status} with a reason`, async () => {
-    const res = await post(body, type);
-    assert.equal(res.status, status);
+for (const c of MALFORMED_ENVELOPES) {
+  test(`${c.name} gets a ${c.status} with a reason`, async () => {
+    const res = await post(c.body, c.contentType);
+    assert.equal(res.status, c.status);
     assert.equal(res.body.kind, 'Status');
-    assert.match(res.body.message, reason);
+    assert.match(res.body.message, c.reason);
   });
 }
 

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { injectObject, type KubeInjectNote } from '../../inject/kube-inject.ts';
-import { defaultValues, loadValuesFile } from '../../inject/values.ts';
+import type { KubeInjectNote } from '../../inject/kube-inject.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { parseDocuments, readSources, stringifyDocuments } from '../yaml-io.ts';
 
 export function registerKubeInject(program: Command): void {
   program
@@ -11,7 +9,12 @@ export function registerKubeInject(program: Command): void {
     .requiredOption('-f, --filename <file>', 'manifest file, or - for stdin')
     .option('--values <file>', 'injector values (YAML or JSON; Istio names)')
     .option('-n, --namespace <namespace>', 'namespace for objects that name none', 'default')
-    .action((opts: { filename: string; values?: string; namespace: string }) => {
+    .action(async (opts: { filename: string; values?: string; namespace: string }) => {
+      const [{ injectObject }, { defaultValues, loadValuesFile }, { parseDocuments, readSources, stringifyDocuments }] = await Promise.all([
+        import('../../inject/kube-inject.ts'),
+        import('../../inject/values.ts'),
+        import('../yaml-io.ts'),
+      ]);
       const values = opts.values ? loadValuesFile(opts.values) : defaultValues();
       const output: unknown[] = [];
       const notes: KubeInjectNote[] = [];

@@ -1,0 +1,25 @@
+# One image for the webhook, istio-init (meshgate init) and istio-proxy (meshgate proxy).
+# Build: docker build -t docker.io/meshgate/meshgate:0.1.0 .
+FROM node:24-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+COPY native ./native
+COPY scripts ./scripts
+# nodedir points node-gyp at the image's own headers (the .npmrc default /usr is the Debian layout).
+RUN npm ci --no-audit --no-fund --nodedir=/usr/local
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-bookworm-slim
+# iptables for meshgate init (both nft and legacy back ends; init detects which the node uses).
+RUN apt-get update && apt-get install -y --no-install-recommends iptables ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/build/Release/*.node ./build/Release/
+RUN printf '#!/bin/sh\nexec node /app/dist/meshgate.mjs "$@"\n' > /usr/local/bin/meshgate && chmod +x /usr/local/bin/meshgate
+# The webhook runs as nonroot; istio-init sets runAsUser 0 and istio-proxy 1337 in the pod spec.
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/meshgate.mjs"]
+CMD ["webhook"]

@@ -1,0 +1,60 @@
+import { createAdmissionHandler, envelopeErrorResult, type HandlerResult, type Reviewer } from '../admission/handler.ts';
+import { BODY_LIMIT, BODY_LIMIT_BYTES } from '../admission/review.ts';
+import { defaultValues, type InjectorValues } from '../inject/values.ts';
+import type { ClusterRanges } from '../inject/capture.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+
+/** What generic function runtimes (Knative functions, OpenFaaS, Lambda-style adapters) hand a handler. */
+export interface FunctionEvent {
+  path: string;
+  headers?: Record<string, string | undefined>;
+  /** The raw body (a string or bytes), or an object when the runtime already parsed JSON. */
+  body: string | Uint8Array | Record<string, unknown> | undefined;
+}
+
+export interface FunctionResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface FunctionOptions {
+  values?: InjectorValues;
+  clusterRanges?: () => ClusterRanges | undefined;
+  reviewers?: Record<string, Reviewer>;
+  logger?: Logger;
+}
+
+/**
+ * The webhook as a stateless function: AdmissionReview in, AdmissionReview out. It wraps the same handler the
+ * express app serves, adding only what a runtime leaves to the function: body decoding and the size limit.
+ */
+export function createFunctionHandler(options: FunctionOptions = {}): (event: FunctionEvent) => FunctionResult {
+  const values = options.values ?? defaultValues();
+  const handle = createAdmissionHandler({
+    values: () => values,
+    clusterRanges: options.clusterRanges ?? (() => undefined),
+    reviewers: options.reviewers ?? {},
+    logger: options.logger ?? createLogger('function'),
+  });
+  const respond = (result: HandlerResult): FunctionResult => ({
+    statusCode: result.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(result.body),
+  });
+  return (event) => {
+    const type = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === 'content-type')?.[1] ?? 'application/json';
+    if (!/^application\/(.+\+)?json\b/i.test(type)) return respond(envelopeErrorResult(415, `content-type must be application/json, got ${JSON.stringify(type)}`));
+    let body = event.body;
+    if (body instanceof Uint8Array) body = Buffer.from(body).toString('utf8');
+    if (typeof body === 'string') {
+      if (Buffer.byteLength(body) > BODY_LIMIT_BYTES) return respond(envelopeErrorResult(413, `body exceeds the ${BODY_LIMIT} limit`));
+      try {
+        body = JSON.parse(body) as Record<string, unknown>;
+      } catch (error) {
+        return respond(envelopeErrorResult(400, `malformed JSON: ${(error as Error).message}`));
+      }
+    }
+    return respond(handle(event.path, body));
+  };
+}
