@@ -55,15 +55,26 @@ DIR="$(cd "$DIR" && pwd)"
 for t in openssl curl; do command -v "$t" >/dev/null || die "$t is required"; done
 
 # --- refuse to start twice on the same DIR --------------------------------------
+running() { # pid -> true while the process exists and is not a zombie
+  local st
+  st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  st="${st##*) }"; [[ "${st%% *}" != Z ]]
+}
 if [[ -f "$DIR/pids" ]]; then
   while read -r _name pid; do
-    if [[ -n "${pid:-}" ]] && kill -0 "$pid" 2>/dev/null; then
+    if [[ -n "${pid:-}" ]] && running "$pid"; then
       die "$DIR already has a running cluster (pid $pid); run down.sh $DIR first"
     fi
   done < "$DIR/pids"
 fi
-rm -rf "$DIR/etcd" "$DIR/pki" "$DIR/pids" "$DIR/kubeconfig" "$DIR/env" "$DIR/bin" \
-       "$DIR"/*.kubeconfig "$DIR"/*.log
+# Only ever wipe a folder that is empty or was made by an earlier up.sh.
+MARKER="$DIR/.meshgate-cluster"
+if [[ ! -f "$MARKER" ]] && [[ -n "$(ls -A "$DIR")" ]]; then
+  die "$DIR is not empty and was not made by up.sh; give an empty or new folder"
+fi
+rm -rf "${DIR:?}/etcd" "${DIR:?}/pki" "${DIR:?}/pids" "${DIR:?}/kubeconfig" "${DIR:?}/env" "${DIR:?}/bin" \
+       "${DIR:?}"/*.kubeconfig "${DIR:?}"/*.log
+echo "made by meshgate test/cluster/up.sh; removed by down.sh" > "$MARKER"
 
 # --- binaries ------------------------------------------------------------------
 if [[ -z "$BIN" ]]; then
@@ -89,8 +100,8 @@ ln -sfn "$BIN" "$DIR/bin"
 # --- ports -----------------------------------------------------------------------
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {
-  local p i used=" $* "
-  for i in $(seq 1 200); do
+  local p used=" $* "
+  for _ in $(seq 1 200); do
     p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
     [[ "$used" == *" $p "* ]] && continue
     port_busy "$p" || { echo "$p"; return 0; }
@@ -129,7 +140,7 @@ start() { # name logfile cmd...
   log "started $name (pid $pid)"
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+alive() { running "$1"; }
 
 wait_for() { # name pid timeout_s logfile cmd...
   local name="$1" pid="$2" timeout="$3" logf="$4"; shift 4
