@@ -126,6 +126,35 @@ test('the injector values follow the istio-sidecar-injector ConfigMap', async ()
   cp.kubectlOk(['apply', '-f', '-'], helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
 });
 
+test("the seed's ServiceEntries and VirtualService are accepted, on apply and on a server-side dry run", () => {
+  for (const file of ['httpbin-ext.yaml', 'google.yaml', 'httpbin-timeout.yaml']) {
+    const dry = cp.kubectl(['apply', '--dry-run=server', '-f', `test/fixtures/egress/${file}`]);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /\(server dry run\)/);
+    cp.kubectlOk(['apply', '-f', `test/fixtures/egress/${file}`]);
+  }
+  assert.match(cp.kubectlOk(['get', 'serviceentries,virtualservices', '-o', 'name']), /serviceentry\.networking\.istio\.io\/google/);
+});
+
+const refusals: Array<[string, RegExp]> = [
+  ['partial-wildcard', /denied the request:[\s\S]*spec\.hosts\[0\]: partial wildcard/],
+  ['port-too-big', /denied the request:[\s\S]*spec\.ports\[0\]\.number: port number must be in the range 1\.\.65535 \(70000\)/],
+  ['bad-timeout', /denied the request:[\s\S]*spec\.http\[0\]\.timeout: .*\("3 seconds"\)/],
+  // The CRD's structural schema (required: destination) answers before the webhook; both name the field.
+  ['no-destination', /spec\.http\[0\]\.route\[0\]\.destination/],
+];
+for (const [name, message] of refusals) {
+  test(`a bad manifest is refused by the API server with the field path: ${name}`, () => {
+    const documents = readFileSync('test/fixtures/e2e-invalid/bad.yaml', 'utf8').split(/^---$/m);
+    const document = documents.find((d) => d.includes(`name: ${name}`));
+    for (const mode of [['apply'], ['apply', '--dry-run=server']]) {
+      const result = cp.kubectl([...mode, '-f', '-'], document);
+      assert.notEqual(result.status, 0, `${mode.join(' ')} accepted ${name}`);
+      assert.match(result.stderr, message);
+    }
+  });
+}
+
 test('meshgate ranges --platform auto finds the API server\'s service range', () => {
   const result = discoverWithCli(cp.kubeconfig);
   assert.equal(result.status, 0, result.stderr);
