@@ -42,17 +42,20 @@ function injectReviewer(deps: HandlerDeps): Reviewer {
   };
 }
 
+/** The webhook as a function of (path, parsed body), carrying the paths it serves. */
+export type AdmissionHandler = ((path: string, body: unknown) => HandlerResult) & { paths: readonly string[] };
+
 /**
- * The whole webhook as a plain function: AdmissionReview in, AdmissionReview out. The express app and any
+ * The whole webhook as a plain function: AdmissionReview in, AdmissionReview out. The HTTPS server and any
  * serverless runtime host this same function, so they cannot drift apart.
  */
-export function createAdmissionHandler(deps: HandlerDeps): (path: string, body: unknown) => HandlerResult {
+export function createAdmissionHandler(deps: HandlerDeps): AdmissionHandler {
   const reviewers: Record<string, Reviewer> = {
     '/inject': injectReviewer(deps),
     '/validate': createValidationReviewer(deps.metrics),
     ...deps.reviewers,
   };
-  return (path, body) => {
+  const handle = (path: string, body: unknown): HandlerResult => {
     const reviewer = reviewers[path];
     if (!reviewer) return envelopeErrorResult(404, `no admission webhook at ${path}`);
     const started = process.hrtime.bigint();
@@ -85,4 +88,5 @@ export function createAdmissionHandler(deps: HandlerDeps): (path: string, body: 
     }, 'admission review');
     return { status: 200, body: wrapResponse(apiVersion, response) };
   };
+  return Object.assign(handle, { paths: Object.keys(reviewers) });
 }

@@ -86,6 +86,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   });
   const app = createApp({
     handle,
+    reviewPaths: handle.paths,
     metrics,
     logger,
     readiness: () => {

@@ -1,5 +1,5 @@
-import { createAdmissionHandler, envelopeErrorResult, type HandlerResult, type Reviewer } from '../admission/handler.ts';
-import { BODY_LIMIT, BODY_LIMIT_BYTES } from '../admission/review.ts';
+import { decodeJsonBody } from '../admission/body.ts';
+import { createAdmissionHandler, type HandlerResult, type Reviewer } from '../admission/handler.ts';
 import { defaultValues, type InjectorValues } from '../inject/values.ts';
 import type { ClusterRanges } from '../inject/capture.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -44,17 +44,7 @@ export function createFunctionHandler(options: FunctionOptions = {}): (event: Fu
   });
   return (event) => {
     const type = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === 'content-type')?.[1] ?? 'application/json';
-    if (!/^application\/(.+\+)?json\b/i.test(type)) return respond(envelopeErrorResult(415, `content-type must be application/json, got ${JSON.stringify(type)}`));
-    let body = event.body;
-    if (body instanceof Uint8Array) body = Buffer.from(body).toString('utf8');
-    if (typeof body === 'string') {
-      if (Buffer.byteLength(body) > BODY_LIMIT_BYTES) return respond(envelopeErrorResult(413, `body exceeds the ${BODY_LIMIT} limit`));
-      try {
-        body = JSON.parse(body) as Record<string, unknown>;
-      } catch (error) {
-        return respond(envelopeErrorResult(400, `malformed JSON: ${(error as Error).message}`));
-      }
-    }
-    return respond(handle(event.path, body));
+    const decoded = decodeJsonBody(type, event.body);
+    return respond(decoded.ok ? handle(event.path, decoded.body) : decoded.result);
   };
 }
