@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerInit } from './commands/init.ts';
 import { registerKubeInject } from './commands/kube-inject.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   // One registration per subcommand file; each command calls the same pure core as the webhooks.
   registerWebhook(program);
   registerKubeInject(program);
+  registerInit(program);
   return program;
 }
 
