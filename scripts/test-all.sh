@@ -4,3 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 npm test
+# Network namespaces and iptables: root only (skips with the reason otherwise). One file at a time: each builds
+# its own namespaces and the machine has two cores.
+TEST_CONCURRENCY=1 node_modules/.bin/node test/run.mjs netns
