@@ -17,8 +17,11 @@ function asUser(ns: string, uid: number | undefined, argv: string[]): string[] {
   return ['netns', 'exec', ns, ...user, ...argv];
 }
 
-/** Starts `node --import tsx SCRIPT ARGS` in a namespace and resolves once a stdout line matches `ready`. */
-export async function startNode(ns: string, uid: number | undefined, script: string[], ready: RegExp, timeoutMs = 20_000): Promise<Running> {
+/**
+ * Starts `node --import tsx SCRIPT ARGS` in a namespace and resolves once a stdout line matches `ready` (at once
+ * when `ready` is undefined: the caller polls a health endpoint instead).
+ */
+export async function startNode(ns: string, uid: number | undefined, script: string[], ready: RegExp | undefined, timeoutMs = 20_000): Promise<Running> {
   const child = spawn('ip', asUser(ns, uid, [NODE, '--import', 'tsx', ...script]), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? 'info' },
@@ -37,14 +40,15 @@ export async function startNode(ns: string, uid: number | undefined, script: str
   };
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script.join(' ')} not ready in ${timeoutMs} ms: ${stderr.join('').slice(-2000)}`)), timeoutMs);
+    if (!ready) resolve();
+    const timer = ready && setTimeout(() => reject(new Error(`${script.join(' ')} not ready in ${timeoutMs} ms: ${stderr.join('').slice(-2000)}`)), timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
       const parts = buffered.split('\n');
       buffered = parts.pop() ?? '';
       for (const line of parts) {
         lines.push(line);
-        if (ready.test(line)) { clearTimeout(timer); resolve(); }
+        if (ready?.test(line)) { clearTimeout(timer); resolve(); }
       }
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script.join(' ')} exited ${code}: ${stderr.join('').slice(-2000)}`)); });
