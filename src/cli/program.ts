@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerInit } from './commands/init.ts';
 import { registerKubeInject } from './commands/kube-inject.ts';
+import { registerProxy } from './commands/proxy.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { ExitCode } from './exit-codes.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   // One registration per subcommand file; each command calls the same pure core as the webhooks.
   registerWebhook(program);
   registerKubeInject(program);
+  registerProxy(program);
   registerInit(program);
   return program;
 }
