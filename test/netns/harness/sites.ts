@@ -34,7 +34,7 @@ export async function startSites(topology: Topology): Promise<Sites> {
       await ensureCertificates(join(dir, server.name), [server.name]);
       cas.push(readFileSync(join(dir, server.name, TLS_FILES.caCert), 'utf8'));
     }
-    writeFileSync(sites.caBundle, cas.join(''), { mode: 0o644 });
+    writeFileSync(sites.caBundle, cas.map((pem) => `${pem.trim()}\n`).join(''), { mode: 0o644 });
     const starts = [
       startNode(topology.servers.httpbin.ns, undefined, [STAND_IN, '--http'], /^ready/),
       ...tls.map((server) => startNode(server.ns, undefined, [
