@@ -22,7 +22,7 @@ function handshakeBytes(data: Buffer): Buffer | ClientHelloResult {
     if (data[offset] !== HANDSHAKE) return { kind: 'invalid', reason: 'not a TLS handshake record' };
     if (data[offset + 1] !== 3) return { kind: 'invalid', reason: 'unknown TLS record version' };
     const length = data.readUInt16BE(offset + 3);
-    if (length === 0 || length > 16384 + 2048) return { kind: 'invalid', reason: 'bad TLS record length' };
+    if (length === 0 || length > 16384) return { kind: 'invalid', reason: 'bad TLS record length' };
     if (offset + 5 + length > data.length) {
       return offset + 5 + length > MAX_CLIENT_HELLO * 2 ? { kind: 'invalid', reason: 'ClientHello too large' } : { kind: 'need-more' };
     }
