@@ -22,13 +22,31 @@ interface Stoppable {
  */
 export function kubernetesFeed(store: ConfigStore, logger: Logger, kubeconfig?: string): ConfigFeed {
   const running: Stoppable[] = [];
+  let stopping = false;
+  // The first list may fail (API server not reachable yet): keep trying; readiness stays false until it succeeds.
+  const untilStarted = async <T>(what: string, start: () => Promise<T>): Promise<T | undefined> => {
+    for (let attempt = 1; !stopping; attempt += 1) {
+      try {
+        return await start();
+      } catch (error) {
+        logger.warn({ resource: what, attempt, err: String(error) }, 'cannot list from the API server; retrying in 2s');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+    return undefined;
+  };
   return {
     async start(onChange) {
       const client = await loadClientNode();
       const config = await loadKubeConfig(kubeconfig);
       const api = config.makeApiClient(client.CustomObjectsApi);
       for (const { kind, plural } of KINDS) {
-        const list = async () => api.listClusterCustomObject({ group: NETWORKING_GROUP, version: VERSION, plural }) as never;
+        let listed = false;
+        const list = async (): Promise<never> => {
+          const answer = await api.listClusterCustomObject({ group: NETWORKING_GROUP, version: VERSION, plural });
+          listed = true;
+          return answer as never;
+        };
         const informer = client.makeInformer(config, `/apis/${NETWORKING_GROUP}/${VERSION}/${plural}`, list);
         const source = `kubernetes:${plural}`;
         const upsert = (object: unknown): void => { if (store.upsert(object, source)) onChange(); };
@@ -38,23 +56,41 @@ export function kubernetesFeed(store: ConfigStore, logger: Logger, kubeconfig?: 
           if (store.remove(objectKey(kind, object.metadata?.namespace, object.metadata?.name))) onChange();
         });
         let stopped = false;
+        let started = false;
         let retry: NodeJS.Timeout | undefined;
         informer.on('error', (error: unknown) => {
+          if (stopped || !started) return; // the first list is retried by untilStarted
           logger.warn({ resource: plural, err: String(error) }, 'watch failed; keeping the last good config, restarting in 2s');
-          if (stopped) return;
           retry = setTimeout(() => { void informer.start().catch(() => undefined); }, 2000);
         });
-        await informer.start();
+        // informer.start() reports a failed list through 'error' and resolves anyway: success is the list answering.
+        await untilStarted(plural, async () => {
+          await informer.start();
+          if (!listed) throw new Error('list failed');
+        });
+        started = true;
         running.push({ stop() { stopped = true; clearTimeout(retry); void informer.stop(); } });
       }
       const meshKey = objectKey('MeshConfig', MESH_CONFIG_MAP.namespace, MESH_CONFIG_MAP.name);
-      const watch: ConfigMapWatch = await watchConfigMap(MESH_CONFIG_MAP, (configMap) => {
+      // Read the mesh config once before becoming ready: starting on the ALLOW_ANY default while the cluster says
+      // REGISTRY_ONLY would open egress until the watch caught up. 404 means no ConfigMap: the default applies.
+      const core = config.makeApiClient(client.CoreV1Api);
+      await untilStarted('configmaps', async () => {
+        try {
+          const configMap = await core.readNamespacedConfigMap({ namespace: MESH_CONFIG_MAP.namespace, name: MESH_CONFIG_MAP.name });
+          if (store.upsert(configMap, 'kubernetes:configmap')) onChange();
+        } catch (error) {
+          if ((error as { code?: number }).code !== 404) throw error;
+        }
+      });
+      const watch: ConfigMapWatch | undefined = await untilStarted('configmaps', () => watchConfigMap(MESH_CONFIG_MAP, (configMap) => {
         const changed = configMap ? store.upsert(configMap, 'kubernetes:configmap') : store.remove(meshKey);
         if (changed) onChange();
-      }, logger, kubeconfig);
-      running.push(watch);
+      }, logger, kubeconfig));
+      if (watch) running.push(watch);
     },
     stop() {
+      stopping = true;
       for (const r of running.splice(0)) r.stop();
     },
   };

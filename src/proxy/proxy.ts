@@ -1,6 +1,6 @@
 // meshgate proxy: the egress sidecar. How to run it (the injected container runs just `meshgate proxy`):
 //
-//   meshgate proxy [--config-dir DIR] [--kubeconfig FILE] [--port 15001] [--metrics-port 15090]
+//   meshgate proxy [--config-dir DIR] [--kubeconfig FILE] [--port 15001] [--inbound-port 15006] [--metrics-port 15090]
 //                  [--status-port 15021] [--admin-port 15000] [--telemetry-file FILE] [--bind ADDRESS]
 //
 // Without --config-dir it reads ServiceEntries, VirtualServices and the `istio` ConfigMap from Kubernetes
@@ -17,6 +17,7 @@ import { createAdminServer, createMetricsServer, createStatusServer } from './ad
 import type { ConnectionInfo, OriginalDestinationFn } from './connection.ts';
 import { createHttpHandler } from './http/handler.ts';
 import { createProxyHttpServer } from './http/server.ts';
+import { createInboundListener } from './inbound.ts';
 import { createOutboundListener } from './listener.ts';
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
 import { compileTable, routingProblem, type RoutingTable } from './routing/table.ts';
@@ -37,6 +38,8 @@ export interface ProxyOptions {
   port: number;
   /** undefined: that server is not started. */
   metricsPort?: number;
+  /** The inbound passthrough listener (15006); undefined: not started. */
+  inboundPort?: number;
   statusPort?: number;
   adminPort?: number;
   adminBind?: string;
@@ -51,6 +54,7 @@ export interface ProxyOptions {
 
 export interface RunningProxy {
   port: number;
+  inboundPort: number | undefined;
   metricsPort: number | undefined;
   statusPort: number | undefined;
   adminPort: number | undefined;
@@ -121,9 +125,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   await feed.start(() => { applied = true; onChange(); });
   if (!applied) onChange(); // an empty or unchanged first read still puts the defaults in force
   loaded = true;
-  const bind = options.bind ?? '0.0.0.0';
-  const port = await listen(listener, options.port, bind);
+  // Dual stack ('::' also accepts IPv4) where the kernel has IPv6, else IPv4 only.
+  const bind = options.bind ?? (await listen(listener, options.port, '::').then(() => '::', () => '0.0.0.0'));
+  const port = listener.listening ? (listener.address() as { port: number }).port : await listen(listener, options.port, bind);
   listening = true;
+  const streamDeps = { lookup, reporter, idleTimeoutMs: limits.streamIdleTimeoutMs, connectTimeoutMs: limits.connectTimeoutMs };
+  let inboundPort: number | undefined;
+  const inbound = options.inboundPort === undefined ? undefined : createInboundListener(options.originalDestination, streamDeps);
+  if (inbound) {
+    inbound.on('connection', (socket: Socket) => { open.add(socket); socket.once('close', () => open.delete(socket)); });
+    inboundPort = await listen(inbound, options.inboundPort!, bind);
+  }
   const ready = (): boolean => loaded && listening && !draining;
   const side: Array<Server | HttpServer> = [];
   const start = async (server: HttpServer, p: number | undefined, host: string): Promise<number | undefined> => {
@@ -134,11 +146,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const metricsPort = await start(createMetricsServer(metrics.registry), options.metricsPort, bind);
   const statusPort = await start(createStatusServer(ready), options.statusPort, bind);
   const adminPort = await start(createAdminServer(() => table, () => ({ mode: table.mode, ...table.counts, ready: ready(), openConnections: open.size })), options.adminPort, options.adminBind ?? '127.0.0.1');
-  logger.info({ port, metricsPort, statusPort, adminPort }, 'proxy listening');
+  logger.info({ port, inboundPort, metricsPort, statusPort, adminPort }, 'proxy listening');
 
   const drain = async (graceMs: number): Promise<void> => {
     draining = true;
     listener.close();
+    inbound?.close();
     httpServer.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (open.size > 0 && Date.now() < deadline) {
@@ -148,7 +161,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     for (const socket of open) socket.destroy();
   };
   return {
-    port, metricsPort, statusPort, adminPort, metrics,
+    port, inboundPort, metricsPort, statusPort, adminPort, metrics,
     table: () => table,
     ready,
     drain,

@@ -16,10 +16,11 @@ interface ProxyFlags {
   configDir?: string;
   kubeconfig?: string;
   port: number;
+  inboundPort: number;
   metricsPort: number;
   statusPort: number;
   adminPort: number;
-  bind: string;
+  bind?: string;
   telemetryFile?: string;
   drainSeconds: number;
 }
@@ -31,10 +32,11 @@ export function registerProxy(program: Command): void {
     .option('--config-dir <dir>', 'read ServiceEntries, VirtualServices and the istio ConfigMap from YAML files here (reloaded on change) instead of Kubernetes')
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster or $KUBECONFIG)')
     .option('--port <port>', 'outbound listener (iptables redirects here)', port, 15001)
+    .option('--inbound-port <port>', 'inbound passthrough listener (meshgate init -b redirects here); 0 disables', port, 15006)
     .option('--metrics-port <port>', 'Prometheus: GET /stats/prometheus', port, 15090)
     .option('--status-port <port>', 'readiness: GET /healthz/ready', port, 15021)
     .option('--admin-port <port>', 'admin on 127.0.0.1: GET /explain?host=&port=, /config', port, 15000)
-    .option('--bind <address>', 'address of the listener, metrics and status servers', '0.0.0.0')
+    .option('--bind <address>', 'address of the listeners, metrics and status servers (default: :: dual stack, else 0.0.0.0)')
     .option('--telemetry-file <file>', 'JSON telemetry events, one per request or connection (default: stderr)')
     .option('--drain-seconds <n>', 'on SIGTERM, how long open connections may finish', Number, 5)
     .action(async (opts: ProxyFlags) => {
@@ -45,7 +47,7 @@ export function registerProxy(program: Command): void {
       const proxy = await startProxy({
         feed: (store, report) => (opts.configDir ? fileFeed(opts.configDir, store, report) : kubernetesFeed(store, logger, opts.kubeconfig)),
         originalDestination, logger, accessLog, events,
-        bind: opts.bind, port: opts.port, metricsPort: opts.metricsPort, statusPort: opts.statusPort, adminPort: opts.adminPort,
+        bind: opts.bind, port: opts.port, inboundPort: opts.inboundPort === 0 ? undefined : opts.inboundPort, metricsPort: opts.metricsPort, statusPort: opts.statusPort, adminPort: opts.adminPort,
         namespace: process.env['POD_NAMESPACE'],
       });
       const stop = (signal: string): void => {

@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { hostPort, type ConnectionInfo } from '../connection.ts';
 import type { Decision } from '../routing/types.ts';
@@ -11,6 +11,8 @@ export interface StreamDeps {
   reporter: Reporter;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Inbound passthrough connects from 127.0.0.6 / ::6, the source iptables lets return (no redirect loop). */
+  sourceAddress?: { 4: string; 6: string };
 }
 
 /**
@@ -52,7 +54,8 @@ export function forwardStream(client: Socket, head: Buffer, conn: ConnectionInfo
   void resolvePlan(decision.plan, conn.original, deps.lookup).then((endpoint) => {
     if (client.destroyed) return;
     upstreamHost = hostPort(endpoint.address, endpoint.port);
-    const up = connect({ host: endpoint.address, port: endpoint.port, allowHalfOpen: true, noDelay: true });
+    const localAddress = deps.sourceAddress?.[isIP(endpoint.address) === 6 ? 6 : 4];
+    const up = connect({ host: endpoint.address, port: endpoint.port, allowHalfOpen: true, noDelay: true, ...(localAddress ? { localAddress } : {}) });
     upstream = up;
     const connectTimer = setTimeout(() => { flags = 'UF'; up.destroy(); client.destroy(); }, deps.connectTimeoutMs);
     up.once('connect', () => {
