@@ -41,6 +41,9 @@ export function registerProxy(program: Command): void {
     .option('--drain-seconds <n>', 'on SIGTERM, how long open connections may finish', Number, 5)
     .action(async (opts: ProxyFlags) => {
       const logger = createLogger('proxy');
+      // Last line of defence: one bad connection or request must never take the pod's egress down with it.
+      process.on('uncaughtException', (error) => logger.error({ err: error.stack ?? String(error) }, 'uncaught exception; continuing'));
+      process.on('unhandledRejection', (error) => logger.error({ err: String(error) }, 'unhandled rejection; continuing'));
       if (!originalDestinationAvailable()) logger.warn('SO_ORIGINAL_DST addon not loaded: redirected connections cannot be forwarded');
       const accessLog = createSink(1);
       const events = createSink(opts.telemetryFile ?? 2);

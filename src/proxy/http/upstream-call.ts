@@ -76,7 +76,15 @@ export function callUpstream(req: IncomingMessage, res: ServerResponse, ex: Exch
     headers['x-envoy-upstream-service-time'] = String(Math.round(ex.upstreamTime));
     for (const ops of call.responseHeaderOps) applyHeaderOps(headers, ops);
     if (call.closeAfter) headers['connection'] = 'close';
-    res.writeHead(ex.code, headers as OutgoingHttpHeaders);
+    try {
+      res.writeHead(ex.code, headers as OutgoingHttpHeaders);
+    } catch {
+      // An upstream header Node will not send on (it parsed it, so this is rare): a clean 502, not a crash.
+      upRes.destroy();
+      finish();
+      localReply(res, ex, 502, 'upstream sent a response header that cannot be forwarded', 'UPE', 'invalid_upstream_response');
+      return;
+    }
     upRes.on('data', (chunk: Buffer) => { ex.bytesSent += chunk.length; });
     pipeline(upRes, res, (error) => {
       finish();
@@ -90,7 +98,15 @@ export function callUpstream(req: IncomingMessage, res: ServerResponse, ex: Exch
 
   const attempt = (n: number): void => {
     ex.upstreamStart = performance.now();
-    const upReq = request({ host: call.endpoint.address, port: call.endpoint.port, method: req.method, path: call.path, headers: call.headers, agent: call.agent, setHost: false });
+    let upReq: ClientRequest;
+    try {
+      upReq = request({ host: call.endpoint.address, port: call.endpoint.port, method: req.method, path: call.path, headers: call.headers, agent: call.agent, setHost: false });
+    } catch (error) {
+      // e.g. a forwarded header Node refuses: a 400 for this request, never an exception that ends the process.
+      finish();
+      localReply(res, ex, 400, `request cannot be forwarded: ${(error as Error).message}`, '-', 'invalid_request');
+      return;
+    }
     current = upReq;
     const perTry = call.retries?.perTryTimeoutMs === undefined ? undefined : setTimeout(() => upReq.destroy(new PerTryTimeout('per-try timeout')), call.retries.perTryTimeoutMs);
     upReq.once('socket', (socket) => {

@@ -98,7 +98,10 @@ function destinations(routes: Array<RouteDestination & { headers?: { request?: H
     if (!r.destination?.host) throw new RouteCompileError(`${where}[${i}].destination.host is required`);
     const weight = r.weight ?? (routes!.length === 1 ? 100 : 0);
     if (!Number.isFinite(weight) || weight < 0) throw new RouteCompileError(`${where}[${i}].weight must be a non-negative number`);
-    return { host: r.destination.host.toLowerCase(), port: r.destination.port?.number, weight, requestHeaders: r.headers?.request, responseHeaders: r.headers?.response };
+    return {
+      host: r.destination.host.toLowerCase(), port: r.destination.port?.number, weight,
+      requestHeaders: checkHeaderOps(r.headers?.request, `${where}[${i}].headers.request`), responseHeaders: checkHeaderOps(r.headers?.response, `${where}[${i}].headers.response`),
+    };
   });
   // Several destinations without weights share the traffic equally rather than sending none anywhere.
   if (list.length > 1 && list.every((d) => d.weight === 0)) for (const d of list) d.weight = 1;
@@ -118,6 +121,21 @@ function compileRetries(route: HTTPRoute, where: string): CompiledRetries | unde
   const tokens = (r.retryOn ?? 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes').split(',').map((t) => t.trim()).filter(Boolean);
   const codes = new Set(tokens.filter((t) => /^\d{3}$/.test(t)).map(Number));
   return { attempts: r.attempts, perTryTimeoutMs: durationOrThrow(r.perTryTimeout, `${where}.retries.perTryTimeout`), on: new Set(tokens), codes };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Header operations are checked here so a bad name or a CR/LF in a value is a skipped object, never a throw later. */
+function checkHeaderOps(ops: HeaderOperations | undefined, where: string): HeaderOperations | undefined {
+  if (!ops) return undefined;
+  for (const kind of ['set', 'add'] as const) {
+    for (const [name, value] of Object.entries(ops[kind] ?? {})) {
+      if (!HEADER_NAME.test(name)) throw new RouteCompileError(`${where}.${kind}: invalid header name ${JSON.stringify(name)}`);
+      if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new RouteCompileError(`${where}.${kind}.${name}: header values must be strings without CR, LF or NUL`);
+    }
+  }
+  for (const name of ops.remove ?? []) if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw new RouteCompileError(`${where}.remove: invalid header name ${JSON.stringify(name)}`);
+  return ops;
 }
 
 export function compileHttpRoute(route: HTTPRoute, where: string, index: number): CompiledHttpRoute {
@@ -151,8 +169,8 @@ export function compileHttpRoute(route: HTTPRoute, where: string, index: number)
       abortStatus: fault.abort?.httpStatus,
       abortPercent: percent(fault.abort?.percentage),
     } : undefined,
-    requestHeaders: route.headers?.request,
-    responseHeaders: route.headers?.response,
+    requestHeaders: checkHeaderOps(route.headers?.request, `${where}.headers.request`),
+    responseHeaders: checkHeaderOps(route.headers?.response, `${where}.headers.response`),
   };
 }
 

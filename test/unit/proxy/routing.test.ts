@@ -94,6 +94,7 @@ test('redirect keeps the request authority unless the route changes it', () => {
 const badRoutes: Array<{ name: string; spec: VirtualService['spec']; message: RegExp }> = [
   { name: 'a regex that does not compile', spec: { hosts: ['a'], http: [{ match: [{ uri: { regex: '([' } }], route: [{ destination: { host: 'a' } }] }] }, message: /regex/ },
   { name: 'a timeout that is not a duration', spec: { hosts: ['a'], http: [{ timeout: '3 seconds', route: [{ destination: { host: 'a' } }] }] }, message: /not a duration/ },
+  { name: 'a header value carrying CR/LF', spec: { hosts: ['a'], http: [{ headers: { request: { set: { 'x-a': 'b\r\nx-evil: 1' } } }, route: [{ destination: { host: 'a' } }] }] }, message: /without CR, LF/ },
   { name: 'a route with nowhere to go', spec: { hosts: ['a'], http: [{ match: [{ uri: { exact: '/' } }] }] }, message: /route, redirect or directResponse/ },
 ];
 for (const c of badRoutes) {
