@@ -57,8 +57,10 @@ export function kubernetesFeed(store: ConfigStore, logger: Logger, kubeconfig?: 
         });
         let stopped = false;
         let started = false;
+        let firstError: unknown;
         let retry: NodeJS.Timeout | undefined;
         informer.on('error', (error: unknown) => {
+          if (!started) firstError = error;
           if (stopped || !started) return; // the first list is retried by untilStarted
           logger.warn({ resource: plural, err: String(error) }, 'watch failed; keeping the last good config, restarting in 2s');
           retry = setTimeout(() => { void informer.start().catch(() => undefined); }, 2000);
@@ -66,7 +68,7 @@ export function kubernetesFeed(store: ConfigStore, logger: Logger, kubeconfig?: 
         // informer.start() reports a failed list through 'error' and resolves anyway: success is the list answering.
         await untilStarted(plural, async () => {
           await informer.start();
-          if (!listed) throw new Error('list failed');
+          if (!listed) throw firstError ?? new Error('list failed');
         });
         started = true;
         running.push({ stop() { stopped = true; clearTimeout(retry); void informer.stop(); } });
