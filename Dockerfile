@@ -17,7 +17,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends iptables ca-cer
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/build/Release/*.node ./build/Release/
+# original-dst.ts finds the addon at ../../native/build/Release from dist/chunks.
+COPY --from=build /src/native/build/Release/original_dst.node ./native/build/Release/
 RUN printf '#!/bin/sh\nexec node /app/dist/meshgate.mjs "$@"\n' > /usr/local/bin/meshgate && chmod +x /usr/local/bin/meshgate
 # The webhook runs as nonroot; istio-init sets runAsUser 0 and istio-proxy 1337 in the pod spec.
 USER 65532:65532

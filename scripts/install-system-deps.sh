@@ -6,6 +6,16 @@ need() { command -v "$1" >/dev/null 2>&1 || needed+=("$2"); }
 need curl curl
 need openssl openssl
 need ip iproute2
+# The netns suite (iptables, setpriv) and the addon's build (node-gyp: g++, make, python3).
+need iptables iptables
+need setpriv util-linux
+need g++ g++
+need make make
+need python3 python3
+# bench:proxy: wrk as the load generator, nginx and haproxy as the reference proxies.
+need wrk wrk
+need nginx nginx-light
+need haproxy haproxy
 if [ ${#needed[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${needed[*]} (run as root, or apt-get install them)" >&2

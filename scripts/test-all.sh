@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Every test suite, in order of cost. Installs the system packages the suites need when run as root, and builds
-# the upstream Kubernetes binaries of the e2e suite when they are not cached yet.
+# Every test suite, in order of cost. Installs the system packages the suites need when run as root; the e2e suite
+# builds the upstream Kubernetes binaries (test/cluster/build.sh) when they are not cached yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 npm test
+# Network namespaces and iptables: root only (skips with the reason otherwise).
+npm run test:netns
 npm run test:e2e

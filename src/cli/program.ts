@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerAnalyze } from './commands/analyze.ts';
+import { registerInit } from './commands/init.ts';
 import { registerKubeInject } from './commands/kube-inject.ts';
+import { registerProxy } from './commands/proxy.ts';
 import { registerRanges } from './commands/ranges.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerWebhook } from './commands/webhook.ts';
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerAnalyze(program);
   registerRanges(program);
+  registerInit(program);
+  registerProxy(program);
   return program;
 }
 

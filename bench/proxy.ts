@@ -1,0 +1,154 @@
+// bench:proxy: one run, side by side, in network namespaces (the netns harness): wrk against the upstream directly,
+// through nginx and haproxy (one worker each, reverse proxies to the same upstream), and through the meshgate
+// sidecar (iptables REDIRECT, REGISTRY_ONLY, matching ServiceEntry, access log and metrics on, 100 ServiceEntries and
+// 100 VirtualServices loaded). Short runs: the machine has two cores. Root only.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureCertificates, TLS_FILES } from '../src/admission/tls.ts';
+import { curl, inNamespace, waitFor } from '../test/netns/harness/processes.ts';
+import { createTopology, destroyTopology, unavailableReason, type Topology } from '../test/netns/harness/topology.ts';
+import { meshgateConfig, proxyHaproxy, proxyNginx, upstreamNginx } from './proxy-configs.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 32;
+const APP_UID = 1000;
+const PROXY_UID = 1337;
+
+interface Wrk { rps: number; p50us: number; p99us: number }
+
+function micros(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 1 : m[2] === 'ms' ? 1000 : 1e6);
+}
+
+function wrk(ns: string, uid: number, url: string, connections: number, seconds: number): Wrk {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups',
+    'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
+  const out = r.stdout ?? '';
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: .*/.exec(out)?.[0];
+  if (errors || !(rps > 0)) throw new Error(`wrk ${url} as ${uid}: ${errors ?? ''}\n${out}${r.stderr}`);
+  return { rps, p50us: micros(/ 50%\s+(\S+)/.exec(out)?.[1] ?? ''), p99us: micros(/ 99%\s+(\S+)/.exec(out)?.[1] ?? '') };
+}
+
+const children: ChildProcess[] = [];
+function start(ns: string, argv: string[], uid?: number, logFile?: string): ChildProcess {
+  const out = logFile ? openSync(logFile, 'w') : 'ignore';
+  const user = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+  const child = spawn('ip', ['netns', 'exec', ns, ...user, ...argv], { stdio: ['ignore', out, logFile ? out : 'inherit'] });
+  children.push(child);
+  return child;
+}
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+}
+function rssMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return kb / 1024;
+}
+
+async function ready(ns: string, url: string, extra: string[] = []): Promise<void> {
+  if (!(await waitFor(() => curl(ns, 0, url, extra, 2).status === 200, 15_000))) throw new Error(`${url} not ready in ${ns}`);
+}
+
+async function main(): Promise<void> {
+  const skip = unavailableReason();
+  const missing = ['wrk', 'nginx', 'haproxy'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  if (skip || missing.length > 0) {
+    console.error(`bench:proxy skipped: ${skip ?? `missing ${missing.join(', ')} (scripts/install-system-deps.sh)`}`);
+    process.exit(1);
+  }
+  const t: Topology = createTopology();
+  const dir = mkdtempSync(join(tmpdir(), 'mg-bench-'));
+  chmodSync(dir, 0o755);
+  try {
+    await ensureCertificates(join(dir, 'google'), ['www.google.com']);
+    start(t.servers.httpbin.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-http'))]);
+    start(t.servers.google.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-tls'), { cert: join(dir, 'google', TLS_FILES.cert), key: join(dir, 'google', TLS_FILES.key) })]);
+    await ready(t.pod, 'http://httpbin.org/');
+    await ready(t.pod, 'https://www.google.com/', ['-k']);
+
+    const upstream = `${t.servers.httpbin.ipv4}:80`;
+    const results: Record<string, { tput: Wrk; one: Wrk }> = {};
+    const measure = (name: string, uid: number, url: string): void => {
+      results[name] = { tput: wrk(t.pod, uid, url, CONNECTIONS, SECONDS), one: wrk(t.pod, uid, url, 1, Math.max(3, SECONDS - 2)) };
+    };
+    measure('direct', PROXY_UID, 'http://httpbin.org/');
+    const nginx = start(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
+    await ready(t.pod, 'http://127.0.0.1:18080/');
+    measure('nginx', APP_UID, 'http://127.0.0.1:18080/');
+    await stop(nginx);
+    const haproxy = start(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
+    await ready(t.pod, 'http://127.0.0.1:18081/');
+    measure('haproxy', APP_UID, 'http://127.0.0.1:18081/');
+    await stop(haproxy);
+    const tlsDirect = wrk(t.pod, PROXY_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
+
+    // The sidecar: the injector's init arguments, then the proxy as UID 1337 with its access log to a file.
+    const init = inNamespace(t.pod, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'init', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
+    if (init.status !== 0) throw new Error(init.stderr);
+    const config = join(dir, 'config');
+    meshgateConfig(config, 'test/netns/fixtures/egress', 100);
+    const proxy = start(t.pod, [process.execPath, 'dist/meshgate.mjs', 'proxy', '--config-dir', config], PROXY_UID, join(dir, 'proxy.log'));
+    chmodSync(join(dir, 'proxy.log'), 0o644);
+    await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
+    await ready(t.pod, 'http://httpbin.org/');
+    const pid = proxy.pid as number;
+    const rssLoaded = rssMB(pid, 'VmRSS');
+    const cpuBefore = cpuSeconds(pid);
+    const tput = wrk(t.pod, APP_UID, 'http://httpbin.org/', CONNECTIONS, SECONDS);
+    const cpuUsed = cpuSeconds(pid) - cpuBefore;
+    const one = wrk(t.pod, APP_UID, 'http://httpbin.org/', 1, Math.max(3, SECONDS - 2));
+    results.meshgate = { tput, one };
+    const tlsMesh = wrk(t.pod, APP_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
+    const rssAfter = rssMB(pid, 'VmRSS');
+    const rssPeak = rssMB(pid, 'VmHWM');
+    const logLines = readFileSync(join(dir, 'proxy.log'), 'utf8').split('\n').filter((l) => l.includes('outbound|80||httpbin.org')).length;
+    const metrics = curl(t.pod, 0, 'http://127.0.0.1:15090/stats/prometheus').body;
+    await stop(proxy);
+
+    const row = (name: string): string => {
+      const r = results[name];
+      if (!r) return '';
+      return `${name.padEnd(9)} ${r.tput.rps.toFixed(0).padStart(8)} rps  x${(r.tput.rps / (results.nginx?.tput.rps ?? 1)).toFixed(2)} nginx  ` +
+        `x${(r.tput.rps / (results.direct?.tput.rps ?? 1)).toFixed(2)} direct   1-conn p50 ${r.one.p50us.toFixed(0)} us  p99 ${r.one.p99us.toFixed(0)} us  ` +
+        `added p50 ${(r.one.p50us - (results.direct?.one.p50us ?? 0)).toFixed(0)} us`;
+    };
+    const cores = cpuUsed / SECONDS;
+    const perK = cores / (tput.rps / 1000);
+    console.log(`bench:proxy, ${SECONDS} s per run, wrk -t1 -c${CONNECTIONS} (throughput) and -c1 (latency), HTTP/1.1 keep-alive, netns`);
+    for (const name of ['direct', 'nginx', 'haproxy', 'meshgate']) console.log(row(name));
+    console.log(`TLS passthrough: direct ${tlsDirect.rps.toFixed(0)} rps, meshgate ${tlsMesh.rps.toFixed(0)} rps  x${(tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
+    console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps`);
+    console.log(`meshgate RSS (100 ServiceEntries + 100 VirtualServices): ${rssLoaded.toFixed(1)} MB loaded, ${rssAfter.toFixed(1)} MB after load, peak ${rssPeak.toFixed(1)} MB`);
+    console.log(`access log lines for httpbin.org: ${logLines}; istio_requests_total present: ${/istio_requests_total/.test(metrics)}`);
+    const m = results.meshgate;
+    const targets = [
+      ['throughput >= 0.8x nginx', m.tput.rps / (results.nginx?.tput.rps ?? Infinity) >= 0.8],
+      ['added p50 <= 50 us', m.one.p50us - (results.direct?.one.p50us ?? 0) <= 50],
+      ['TLS passthrough >= 0.5x direct', tlsMesh.rps / tlsDirect.rps >= 0.5],
+      ['<= 0.05 vCPU per 1,000 rps', perK <= 0.05],
+      ['<= 55 MB RSS', rssPeak <= 55],
+    ] as const;
+    for (const [name, met] of targets) console.log(`target ${name}: ${met ? 'met' : 'NOT met'}`);
+  } finally {
+    await Promise.all(children.map(stop));
+    destroyTopology(t);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

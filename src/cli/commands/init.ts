@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { applyRules, cleanupRules, detectBackend, families } from '../../iptables/apply.ts';
+import { renderRules } from '../../iptables/rules.ts';
+import { parseInitFlags, type InitFlags } from '../../iptables/settings.ts';
+import { ExitCode } from '../exit-codes.ts';
+
+interface InitOpts extends InitFlags {
+  dryRun?: boolean;
+  cleanup?: boolean;
+}
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description("capture the pod's traffic with iptables (nat table), as istio-iptables does")
+    .option('-p, --proxy-port <port>', 'port outbound traffic is redirected to', '15001')
+    .option('-z, --inbound-capture-port <port>', 'port inbound traffic is redirected to', '15006')
+    .option('-u, --proxy-uid <uids>', 'UID(s) of the proxy, whose traffic is never captured', '1337')
+    .option('-g, --proxy-gid <gids>', 'GID(s) of the proxy (default: the UIDs)')
+    .option('-m, --interception-mode <mode>', 'only REDIRECT', 'REDIRECT')
+    .option('-i, --include-ip-ranges <cidrs>', 'outbound CIDRs to capture: * for all, empty for none', '*')
+    .option('-x, --exclude-ip-ranges <cidrs>', 'outbound CIDRs never captured', '')
+    .option('-b, --include-inbound-ports <ports>', 'inbound ports to capture: * for all, empty for none', '')
+    .option('-d, --exclude-inbound-ports <ports>', 'inbound ports never captured (with -b *)', '')
+    .option('-o, --exclude-outbound-ports <ports>', 'outbound ports never captured', '')
+    .option('-q, --include-outbound-ports <ports>', 'outbound ports captured whatever the destination', '')
+    .option('--dry-run', 'print the rules in iptables-restore format and change nothing')
+    .option('--cleanup', "remove meshgate's chains and jumps")
+    .action((opts: InitOpts) => {
+      if (opts.cleanup) {
+        const backend = detectBackend();
+        for (const family of families(undefined)) cleanupRules(backend, family);
+        process.stderr.write(`meshgate init: removed the ISTIO_* nat chains (${backend.variant}: ${backend.reason})\n`);
+        return;
+      }
+      const parsed = parseInitFlags(opts);
+      if (!parsed.ok) {
+        for (const error of parsed.errors) process.stderr.write(`meshgate init: ${error}\n`);
+        process.exitCode = ExitCode.usage;
+        return;
+      }
+      if (opts.dryRun) {
+        // Both families, labelled, so the output shows what ip6tables would get on a dual-stack pod.
+        process.stdout.write(`# iptables-restore --noflush\n${renderRules(parsed.settings, 4)}`);
+        process.stdout.write(`# ip6tables-restore --noflush\n${renderRules(parsed.settings, 6)}`);
+        return;
+      }
+      const backend = detectBackend();
+      for (const family of families(parsed.settings)) applyRules(parsed.settings, backend, family);
+      process.stderr.write(`meshgate init: rules applied with iptables-${backend.variant} (${backend.reason})\n`);
+    });
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { fileFeed } from '../../mesh/file-source.ts';
+import { kubernetesFeed } from '../../mesh/k8s-source.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { originalDestination, originalDestinationAvailable } from '../../proxy/original-dst.ts';
+import { startProxy } from '../../proxy/proxy.ts';
+import { createSink } from '../../proxy/telemetry/sink.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port ${JSON.stringify(value)}`);
+  return n;
+}
+
+interface ProxyFlags {
+  configDir?: string;
+  kubeconfig?: string;
+  port: number;
+  inboundPort: number;
+  metricsPort: number;
+  statusPort: number;
+  adminPort: number;
+  bind?: string;
+  telemetryFile?: string;
+  drainSeconds: number;
+}
+
+export function registerProxy(program: Command): void {
+  program
+    .command('proxy')
+    .description('the egress sidecar: outbound policy, routing and telemetry for redirected connections')
+    .option('--config-dir <dir>', 'read ServiceEntries, VirtualServices and the istio ConfigMap from YAML files here (reloaded on change) instead of Kubernetes')
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster or $KUBECONFIG)')
+    .option('--port <port>', 'outbound listener (iptables redirects here)', port, 15001)
+    .option('--inbound-port <port>', 'inbound passthrough listener (meshgate init -b redirects here); 0 disables', port, 15006)
+    .option('--metrics-port <port>', 'Prometheus: GET /stats/prometheus', port, 15090)
+    .option('--status-port <port>', 'readiness: GET /healthz/ready', port, 15021)
+    .option('--admin-port <port>', 'admin on 127.0.0.1: GET /explain?host=&port=, /config', port, 15000)
+    .option('--bind <address>', 'address of the listeners, metrics and status servers (default: :: dual stack, else 0.0.0.0)')
+    .option('--telemetry-file <file>', 'JSON telemetry events, one per request or connection (default: stderr)')
+    .option('--drain-seconds <n>', 'on SIGTERM, how long open connections may finish', Number, 5)
+    .action(async (opts: ProxyFlags) => {
+      const logger = createLogger('proxy');
+      // Last line of defence: one bad connection or request must never take the pod's egress down with it.
+      process.on('uncaughtException', (error) => logger.error({ err: error.stack ?? String(error) }, 'uncaught exception; continuing'));
+      process.on('unhandledRejection', (error) => logger.error({ err: String(error) }, 'unhandled rejection; continuing'));
+      if (!originalDestinationAvailable()) logger.warn('SO_ORIGINAL_DST addon not loaded: redirected connections cannot be forwarded');
+      const accessLog = createSink(1);
+      const events = createSink(opts.telemetryFile ?? 2);
+      const proxy = await startProxy({
+        feed: (store, report) => (opts.configDir ? fileFeed(opts.configDir, store, report) : kubernetesFeed(store, logger, opts.kubeconfig)),
+        originalDestination, logger, accessLog, events,
+        bind: opts.bind, port: opts.port, inboundPort: opts.inboundPort === 0 ? undefined : opts.inboundPort, metricsPort: opts.metricsPort, statusPort: opts.statusPort, adminPort: opts.adminPort,
+        namespace: process.env['POD_NAMESPACE'],
+      });
+      const stop = (signal: string): void => {
+        logger.info({ signal }, 'draining');
+        void proxy.drain(opts.drainSeconds * 1000).then(() => proxy.close()).finally(() => {
+          accessLog.flush();
+          events.flush();
+          process.exit(0);
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,95 @@
+// The settings of `meshgate init`, parsed from istio-iptables' flags. Validation only: no I/O.
+import { checkPortList } from '../inject/ports.ts';
+import { checkCidrList, type Cidr } from '../ranges/cidr.ts';
+
+export interface InitSettings {
+  outboundPort: number;
+  inboundPort: number;
+  /** The proxy's UIDs and GIDs: their traffic is never captured (that would loop). */
+  proxyUids: number[];
+  proxyGids: number[];
+  /** true: capture every destination ("*"); else only includeCidrs ("" = none). */
+  includeAll: boolean;
+  includeCidrs: Cidr[];
+  excludeCidrs: Cidr[];
+  /** Inbound capture: every port but the excluded ones ("*"), or the listed ones ("" = none). */
+  inboundAll: boolean;
+  inboundPorts: number[];
+  inboundExcludePorts: number[];
+  outboundExcludePorts: number[];
+  outboundIncludePorts: number[];
+}
+
+/** The flags as commander hands them over: raw strings, absent when not given. */
+export interface InitFlags {
+  proxyPort?: string;
+  inboundCapturePort?: string;
+  proxyUid?: string;
+  proxyGid?: string;
+  interceptionMode?: string;
+  includeIpRanges?: string;
+  excludeIpRanges?: string;
+  includeInboundPorts?: string;
+  excludeInboundPorts?: string;
+  excludeOutboundPorts?: string;
+  includeOutboundPorts?: string;
+}
+
+export type SettingsResult = { ok: true; settings: InitSettings } | { ok: false; errors: string[] };
+
+function port(flag: string, value: string, errors: string[]): number {
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 65535)) errors.push(`${flag}: invalid port ${JSON.stringify(value)}`);
+  return n;
+}
+
+function ids(flag: string, value: string, errors: string[]): number[] {
+  const items = value.split(',');
+  if (!items.every((item) => /^\d{1,10}$/.test(item) && Number(item) < 2 ** 32)) {
+    errors.push(`${flag}: invalid id list ${JSON.stringify(value)}`);
+    return [];
+  }
+  return items.map(Number);
+}
+
+function cidrs(flag: string, value: string, wildcard: boolean, errors: string[]): { all: boolean; cidrs: Cidr[] } {
+  const check = checkCidrList(value, wildcard);
+  if (check.ok) return check;
+  errors.push(`${flag}: invalid CIDR ${JSON.stringify(check.bad)}`);
+  return { all: false, cidrs: [] };
+}
+
+function ports(flag: string, value: string, wildcard: boolean, errors: string[]): { all: boolean; ports: number[] } {
+  const check = checkPortList(value, wildcard);
+  if (check.ok) return check;
+  errors.push(`${flag}: invalid port ${JSON.stringify(check.bad)}`);
+  return { all: false, ports: [] };
+}
+
+/**
+ * istio-iptables' defaults: redirect to 15001/15006, proxy UID 1337, GID = UID, capture every destination, no
+ * inbound capture. Every problem is collected, so one run reports them all.
+ */
+export function parseInitFlags(flags: InitFlags): SettingsResult {
+  const errors: string[] = [];
+  const mode = flags.interceptionMode ?? 'REDIRECT';
+  if (mode !== 'REDIRECT') errors.push(`-m: only REDIRECT is supported, not ${JSON.stringify(mode)}`);
+  const proxyUids = ids('-u', flags.proxyUid ?? '1337', errors);
+  const include = cidrs('-i', flags.includeIpRanges ?? '*', true, errors);
+  const inbound = ports('-b', flags.includeInboundPorts ?? '', true, errors);
+  const settings: InitSettings = {
+    outboundPort: port('-p', flags.proxyPort ?? '15001', errors),
+    inboundPort: port('-z', flags.inboundCapturePort ?? '15006', errors),
+    proxyUids,
+    proxyGids: flags.proxyGid === undefined ? proxyUids : ids('-g', flags.proxyGid, errors),
+    includeAll: include.all,
+    includeCidrs: include.cidrs,
+    excludeCidrs: cidrs('-x', flags.excludeIpRanges ?? '', false, errors).cidrs,
+    inboundAll: inbound.all,
+    inboundPorts: inbound.ports,
+    inboundExcludePorts: ports('-d', flags.excludeInboundPorts ?? '', false, errors).ports,
+    outboundExcludePorts: ports('-o', flags.excludeOutboundPorts ?? '', false, errors).ports,
+    outboundIncludePorts: ports('-q', flags.includeOutboundPorts ?? '', false, errors).ports,
+  };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
+}
