@@ -2,14 +2,13 @@
 # Build: docker build -t docker.io/meshgate/meshgate:0.1.0 .
 FROM node:24-bookworm AS build
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY native ./native
 COPY scripts ./scripts
-# nodedir points node-gyp at the image's own headers (the .npmrc default /usr is the Debian layout).
-RUN npm ci --no-audit --no-fund --nodedir=/usr/local
-COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build
+# npm ci builds the addon (install script) and the bundle (prepare). nodedir points node-gyp at the image's own
+# headers (the .npmrc default /usr is the Debian layout).
+RUN npm ci --no-audit --no-fund --nodedir=/usr/local
 
 FROM node:24-bookworm-slim
 # iptables for meshgate init (both nft and legacy back ends; init detects which the node uses).
