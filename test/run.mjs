@@ -6,12 +6,13 @@ import { join } from 'node:path';
 
 const suites = process.argv.slice(2);
 if (suites.length === 0) {
-  console.error('usage: node test/run.mjs SUITE... (folders under test/)');
+  console.error('usage: node test/run.mjs SUITE... (folders or test files under test/)');
   process.exit(2);
 }
 
 function findTests(dir) {
   if (!existsSync(dir)) return [];
+  if (!statSync(dir).isDirectory()) return dir.endsWith('.test.ts') ? [dir] : [];
   return readdirSync(dir).sort().flatMap((entry) => {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) return findTests(path);

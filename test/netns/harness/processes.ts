@@ -18,13 +18,15 @@ function asUser(ns: string, uid: number | undefined, argv: string[]): string[] {
 }
 
 /**
- * Starts `node --import tsx SCRIPT ARGS` in a namespace and resolves once a stdout line matches `ready` (at once
+ * Starts `node --import tsx SCRIPT ARGS` in a namespace (or on the host when `ns` is undefined) and resolves once a stdout line matches `ready` (at once
  * when `ready` is undefined: the caller polls a health endpoint instead).
  */
-export async function startNode(ns: string, uid: number | undefined, script: string[], ready: RegExp | undefined, timeoutMs = 20_000): Promise<Running> {
-  const child = spawn('ip', asUser(ns, uid, [NODE, '--import', 'tsx', ...script]), {
+export async function startNode(ns: string | undefined, uid: number | undefined, script: string[], ready: RegExp | undefined, timeoutMs = 20_000, env: Record<string, string> = {}): Promise<Running> {
+  // No namespace: on the host (the host side of a bridge into a namespace).
+  const [command, ...args] = ns === undefined ? [NODE, '--import', 'tsx', ...script] : ['ip', ...asUser(ns, uid, [NODE, '--import', 'tsx', ...script])];
+  const child = spawn(command as string, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? 'info' },
+    env: { ...process.env, MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? 'info', ...env },
   });
   const lines: string[] = [];
   const stderr: string[] = [];
