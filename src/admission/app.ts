@@ -1,5 +1,4 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express from 'express';
 import { decodeJsonBody, tooLarge } from './body.ts';
 import { envelopeErrorResult, type HandlerResult } from './handler.ts';
 import { BODY_LIMIT_BYTES } from './review.ts';
@@ -60,34 +59,40 @@ function readReview(req: IncomingMessage, res: ServerResponse, deps: AppDeps, pa
 }
 
 /**
- * The webhook's request listener. AdmissionReview POSTs, the hot path, are read and answered directly: express's
- * router and body-parser cost two thirds of the throughput there (measured: 6k vs 18k reviews/s on one core).
- * express serves the operational endpoints (health, readiness, metrics) and the 404s.
+ * The webhook's request listener: AdmissionReview POSTs (the hot path) and the three operational endpoints. Plain
+ * node:http on purpose, not express (the design card's first choice): express cost 80-90 ms of the 100 ms cold-start
+ * budget and 20 MB of the 55 MB idle-RSS budget (measured, bundled), to route three GETs.
  */
 export function createApp(deps: AppDeps): RequestListener {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.set('query parser', false);
-
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok');
-  });
-  app.get('/readyz', (_req, res) => {
-    const { ready, waitingFor } = deps.readiness();
-    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready' : `not ready: waiting for ${waitingFor.join(', ')}`);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  app.use((req, res) => {
-    sendJson(res, envelopeErrorResult(404, `no route for ${req.method} ${req.path}`));
-  });
-
   const reviewPaths = new Set(deps.reviewPaths);
+  const text = (res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] as string;
-    if (req.method === 'POST' && reviewPaths.has(path)) readReview(req, res, deps, path);
-    else app(req, res);
+    if (req.method === 'POST' && reviewPaths.has(path)) {
+      readReview(req, res, deps, path);
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (path === '/healthz') return text(res, 200, 'ok');
+      if (path === '/readyz') {
+        const { ready, waitingFor } = deps.readiness();
+        return text(res, ready ? 200 : 503, ready ? 'ready' : `not ready: waiting for ${waitingFor.join(', ')}`);
+      }
+      if (path === '/metrics') {
+        deps.metrics.registry.metrics().then(
+          (body) => text(res, 200, body, deps.metrics.registry.contentType),
+          (error: unknown) => {
+            deps.logger.error({ err: String(error) }, 'metrics collection failed');
+            text(res, 500, 'metrics collection failed');
+          },
+        );
+        return;
+      }
+    }
+    req.resume();
+    sendJson(res, envelopeErrorResult(404, `no route for ${req.method ?? '?'} ${path}`));
   };
 }

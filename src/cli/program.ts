@@ -1,33 +1,39 @@
 import { Command, CommanderError } from 'commander';
-import { registerAnalyze } from './commands/analyze.ts';
-import { registerInit } from './commands/init.ts';
-import { registerKubeInject } from './commands/kube-inject.ts';
-import { registerProxy } from './commands/proxy.ts';
-import { registerRanges } from './commands/ranges.ts';
-import { registerValidate } from './commands/validate.ts';
-import { registerWebhook } from './commands/webhook.ts';
 import { ExitCode } from './exit-codes.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every subcommand, loaded on demand: a run registers (and so imports) only the subcommand it was asked for, so the
+ * webhook's cold start does not pay for the proxy, the validator CLI or the Kubernetes client. Help without a known
+ * subcommand registers them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  webhook: async () => (await import('./commands/webhook.ts')).registerWebhook,
+  'kube-inject': async () => (await import('./commands/kube-inject.ts')).registerKubeInject,
+  validate: async () => (await import('./commands/validate.ts')).registerValidate,
+  analyze: async () => (await import('./commands/analyze.ts')).registerAnalyze,
+  ranges: async () => (await import('./commands/ranges.ts')).registerRanges,
+  init: async () => (await import('./commands/init.ts')).registerInit,
+  proxy: async () => (await import('./commands/proxy.ts')).registerProxy,
+};
+
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('meshgate')
     .description('Istio-compatible egress traffic control for Kubernetes')
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
+  const asked = argv[2];
+  const names = asked !== undefined && Object.hasOwn(COMMANDS, asked) ? [asked] : Object.keys(COMMANDS);
   // One registration per subcommand file; each command calls the same pure core as the webhooks.
-  registerWebhook(program);
-  registerKubeInject(program);
-  registerValidate(program);
-  registerAnalyze(program);
-  registerRanges(program);
-  registerInit(program);
-  registerProxy(program);
+  for (const register of await Promise.all(names.map((name) => (COMMANDS[name] as () => Promise<Register>)()))) register(program);
   return program;
 }
 
 /** Runs the CLI and returns the exit code instead of exiting, so long-running commands keep the process alive. */
 export async function runCli(argv: string[]): Promise<number | undefined> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return undefined;

@@ -27,7 +27,7 @@ export interface FunctionOptions {
 
 /**
  * The webhook as a stateless function: AdmissionReview in, AdmissionReview out. It wraps the same handler the
- * express app serves, adding only what a runtime leaves to the function: body decoding and the size limit.
+ * HTTPS server serves, adding only what a runtime leaves to the function: body decoding and the size limit.
  */
 export function createFunctionHandler(options: FunctionOptions = {}): (event: FunctionEvent) => FunctionResult {
   const values = options.values ?? defaultValues();
