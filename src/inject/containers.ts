@@ -52,6 +52,13 @@ export function proxyResources(annotations: StringMap, values: InjectorValues): 
   return { resources, errors };
 }
 
+function copyResources(resources: Resources): Resources {
+  return {
+    ...(resources.requests ? { requests: { ...resources.requests } } : {}),
+    ...(resources.limits ? { limits: { ...resources.limits } } : {}),
+  };
+}
+
 /** Arguments of `meshgate init`, with istio-iptables' flags so Istio's documentation reads the same. */
 export function initArgs(capture: CaptureSettings): string[] {
   const args = [
@@ -87,7 +94,8 @@ export function buildSidecarParts(
     image: initImage(values),
     imagePullPolicy: pullPolicy,
     args: initArgs(capture),
-    resources: structuredClone(values.global.proxy_init.resources),
+    // Copied, not shared: the patch must not alias the values object (a shallow copy per map is enough).
+    resources: copyResources(values.global.proxy_init.resources),
     // iptables needs NET_ADMIN and NET_RAW as root; nothing else.
     securityContext: {
       allowPrivilegeEscalation: false,
