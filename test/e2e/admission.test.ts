@@ -196,3 +196,18 @@ test('the full chart renders and the real API server accepts it (server-side dry
   assert.match(result.stdout, /deployment\.apps\/meshgate-webhook created \(server dry run\)/);
   assert.match(result.stdout, /mutatingwebhookconfiguration\.admissionregistration\.k8s\.io\/meshgate-sidecar-injector (created|configured) \(server dry run\)/);
 });
+
+test('helm lint is clean and values.schema.json refuses a bad value with its path', () => {
+  assert.match(helm(cp, ['lint', 'charts/meshgate']), /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  assert.throws(() => helm(cp, ['template', 'x', 'charts/meshgate', '--set', 'global.outboundTrafficPolicy.mode=BLOCK_ALL']),
+    (error: Error & { stderr?: string }) => /outboundTrafficPolicy\/mode/.test(String(error.stderr ?? error.message)));
+});
+
+test('serverless mode renders a Knative Service with a minimum scale and URL webhooks instead of the Deployment', () => {
+  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'serverless.enabled=true',
+    '--set', 'serverless.url=https://meshgate.example.com', '--set', 'serverless.caBundle=Zm9v']);
+  assert.match(rendered, /kind: Service\napiVersion: serving\.knative\.dev\/v1|apiVersion: serving\.knative\.dev\/v1\nkind: Service/);
+  assert.match(rendered, /autoscaling\.knative\.dev\/min-scale: "1"/);
+  assert.match(rendered, /url: https:\/\/meshgate\.example\.com\/inject/);
+  assert.doesNotMatch(rendered, /kind: Deployment/);
+});
