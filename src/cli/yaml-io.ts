@@ -67,6 +67,23 @@ export function parseDocuments(source: SourceFile): { documents: ParsedDocument[
   return { documents, problems };
 }
 
+/** Every document of every source under `path` (a file, a directory or `-`), with the problems of broken ones. */
+export function loadDocuments(path: string): { documents: ParsedDocument[]; problems: ParseProblem[] } {
+  const documents: ParsedDocument[] = [];
+  const problems: ParseProblem[] = [];
+  for (const source of readSources(path)) {
+    const parsed = parseDocuments(source);
+    documents.push(...parsed.documents);
+    problems.push(...parsed.problems);
+  }
+  return { documents, problems };
+}
+
+/** `file:document: line N: message`, the one way a YAML problem is printed. */
+export function formatProblem(problem: ParseProblem): string {
+  return `${problem.file}:${problem.index}: line ${problem.line}: ${problem.message}`;
+}
+
 /** YAML that kubectl reads back to the same objects: 1.1 quoting keeps "yes", "on" and "0777" strings. */
 export function stringifyDocuments(values: unknown[]): string {
   return values.map((value) => stringify(value, { version: '1.1', lineWidth: 0 })).join('---\n');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { analyzeObjects, type SourceObject } from '../../analyze/analyze.ts';
 import { formatFinding } from '../../analyze/codes.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { parseDocuments, readSources } from '../yaml-io.ts';
+import { formatProblem, loadDocuments } from '../yaml-io.ts';
 
 export function registerAnalyze(program: Command): void {
   program
@@ -12,16 +12,10 @@ export function registerAnalyze(program: Command): void {
     .option('-n, --namespace <namespace>', 'namespace for objects that name none', 'default')
     .option('-o, --output <format>', 'text or json', 'text')
     .action((opts: { filename: string; namespace: string; output: string }) => {
-      const inputs: SourceObject[] = [];
-      let broken = false;
-      for (const source of readSources(opts.filename)) {
-        const { documents, problems } = parseDocuments(source);
-        for (const problem of problems) {
-          process.stderr.write(`${problem.file}:${problem.index}: line ${problem.line}: ${problem.message}\n`);
-          broken = true;
-        }
-        for (const document of documents) inputs.push({ object: document.value, origin: `${document.file}:${document.index}` });
-      }
+      const { documents, problems } = loadDocuments(opts.filename);
+      for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+      const broken = problems.length > 0;
+      const inputs: SourceObject[] = documents.map((document) => ({ object: document.value, origin: `${document.file}:${document.index}` }));
       const findings = analyzeObjects(inputs, opts.namespace);
       if (opts.output === 'json') process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
       else if (findings.length === 0) process.stdout.write('No validation issues found when analyzing the input.\n');

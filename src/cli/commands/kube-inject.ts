@@ -10,7 +10,7 @@ export function registerKubeInject(program: Command): void {
     .option('--values <file>', 'injector values (YAML or JSON; Istio names)')
     .option('-n, --namespace <namespace>', 'namespace for objects that name none', 'default')
     .action(async (opts: { filename: string; values?: string; namespace: string }) => {
-      const [{ injectObject }, { defaultValues, loadValuesFile }, { parseDocuments, readSources, stringifyDocuments }] = await Promise.all([
+      const [{ injectObject }, { defaultValues, loadValuesFile }, { formatProblem, loadDocuments, stringifyDocuments }] = await Promise.all([
         import('../../inject/kube-inject.ts'),
         import('../../inject/values.ts'),
         import('../yaml-io.ts'),
@@ -19,19 +19,15 @@ export function registerKubeInject(program: Command): void {
       const output: unknown[] = [];
       const notes: KubeInjectNote[] = [];
       let broken = false;
-      for (const source of readSources(opts.filename)) {
-        const { documents, problems } = parseDocuments(source);
-        for (const problem of problems) {
-          process.stderr.write(`${problem.file}:${problem.index}: line ${problem.line}: ${problem.message}\n`);
-          broken = true;
-        }
-        for (const document of documents) {
-          const before = notes.length;
-          output.push(injectObject(document.value, { values, namespace: opts.namespace }, notes));
-          for (const note of notes.slice(before)) {
-            process.stderr.write(`${document.file}:${document.index}: ${note.object}: ${note.message}\n`);
-            if (note.fatal) broken = true;
-          }
+      const { documents, problems } = loadDocuments(opts.filename);
+      for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+      if (problems.length > 0) broken = true;
+      for (const document of documents) {
+        const before = notes.length;
+        output.push(injectObject(document.value, { values, namespace: opts.namespace }, notes));
+        for (const note of notes.slice(before)) {
+          process.stderr.write(`${document.file}:${document.index}: ${note.object}: ${note.message}\n`);
+          if (note.fatal) broken = true;
         }
       }
       if (broken) {

@@ -3,7 +3,7 @@ import { isRecord } from '../../k8s/types.ts';
 import { formatIssue } from '../../validate/field-errors.ts';
 import { validateMeshObject } from '../../validate/validate.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { parseDocuments, readSources } from '../yaml-io.ts';
+import { formatProblem, loadDocuments } from '../yaml-io.ts';
 
 /** The objects of a document: itself, or the items of a List. */
 function objectsOf(value: unknown): unknown[] {
@@ -20,22 +20,20 @@ export function registerValidate(program: Command): void {
     .action((opts: { filename: string; namespace: string }) => {
       let invalid = 0;
       let checked = 0;
-      for (const source of readSources(opts.filename)) {
-        const { documents, problems } = parseDocuments(source);
-        for (const problem of problems) {
-          process.stdout.write(`${problem.file}:${problem.index}: line ${problem.line}: ${problem.message}\n`);
-          invalid += 1;
-        }
-        for (const document of documents) {
-          for (const object of objectsOf(document.value)) {
-            const result = validateMeshObject(object, opts.namespace);
-            if (!result.applies) continue;
-            checked += 1;
-            const where = `${document.file}:${document.index}`;
-            for (const error of result.errors) process.stdout.write(`${where}: ${formatIssue(error)}\n`);
-            for (const warning of result.warnings) process.stderr.write(`${where}: warning: ${formatIssue(warning)}\n`);
-            if (result.errors.length > 0) invalid += 1;
-          }
+      const { documents, problems } = loadDocuments(opts.filename);
+      for (const problem of problems) {
+        process.stdout.write(`${formatProblem(problem)}\n`);
+        invalid += 1;
+      }
+      for (const document of documents) {
+        for (const object of objectsOf(document.value)) {
+          const result = validateMeshObject(object, opts.namespace);
+          if (!result.applies) continue;
+          checked += 1;
+          const where = `${document.file}:${document.index}`;
+          for (const error of result.errors) process.stdout.write(`${where}: ${formatIssue(error)}\n`);
+          for (const warning of result.warnings) process.stderr.write(`${where}: warning: ${formatIssue(warning)}\n`);
+          if (result.errors.length > 0) invalid += 1;
         }
       }
       process.stderr.write(`${checked} object${checked === 1 ? '' : 's'} validated, ${invalid} invalid\n`);
