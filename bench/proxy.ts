@@ -15,6 +15,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
 const APP_UID = 1000;
 const PROXY_UID = 1337;
+// While tuning: BENCH_PROXY_NODE_ARGS adds Node flags to the proxy (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_ONLY=meshgate skips the reference runs (the ratios then print as n/a).
+const PROXY_NODE_ARGS = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const ONLY_MESHGATE = process.env.BENCH_ONLY === 'meshgate';
 
 interface Wrk { rps: number; p50us: number; p99us: number }
 
@@ -86,23 +90,25 @@ async function main(): Promise<void> {
     const measure = (name: string, uid: number, url: string): void => {
       results[name] = { tput: wrk(t.pod, uid, url, CONNECTIONS, SECONDS), one: wrk(t.pod, uid, url, 1, Math.max(3, SECONDS - 2)) };
     };
-    measure('direct', PROXY_UID, 'http://httpbin.org/');
-    const nginx = start(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
-    await ready(t.pod, 'http://127.0.0.1:18080/');
-    measure('nginx', APP_UID, 'http://127.0.0.1:18080/');
-    await stop(nginx);
-    const haproxy = start(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
-    await ready(t.pod, 'http://127.0.0.1:18081/');
-    measure('haproxy', APP_UID, 'http://127.0.0.1:18081/');
-    await stop(haproxy);
-    const tlsDirect = wrk(t.pod, PROXY_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
+    if (!ONLY_MESHGATE) measure('direct', PROXY_UID, 'http://httpbin.org/');
+    if (!ONLY_MESHGATE) {
+      const nginx = start(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
+      await ready(t.pod, 'http://127.0.0.1:18080/');
+      measure('nginx', APP_UID, 'http://127.0.0.1:18080/');
+      await stop(nginx);
+      const haproxy = start(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
+      await ready(t.pod, 'http://127.0.0.1:18081/');
+      measure('haproxy', APP_UID, 'http://127.0.0.1:18081/');
+      await stop(haproxy);
+    }
+    const tlsDirect = ONLY_MESHGATE ? { rps: NaN, p50us: NaN, p99us: NaN } : wrk(t.pod, PROXY_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
 
     // The sidecar: the injector's init arguments, then the proxy as UID 1337 with its access log to a file.
     const init = inNamespace(t.pod, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'init', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
     if (init.status !== 0) throw new Error(init.stderr);
     const config = join(dir, 'config');
     meshgateConfig(config, 'test/netns/fixtures/egress', 100);
-    const proxy = start(t.pod, [process.execPath, 'dist/meshgate.mjs', 'proxy', '--config-dir', config], PROXY_UID, join(dir, 'proxy.log'));
+    const proxy = start(t.pod, [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config], PROXY_UID, join(dir, 'proxy.log'));
     chmodSync(join(dir, 'proxy.log'), 0o644);
     await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
     await ready(t.pod, 'http://httpbin.org/');
@@ -123,8 +129,8 @@ async function main(): Promise<void> {
     const row = (name: string): string => {
       const r = results[name];
       if (!r) return '';
-      return `${name.padEnd(9)} ${r.tput.rps.toFixed(0).padStart(8)} rps  x${(r.tput.rps / (results.nginx?.tput.rps ?? 1)).toFixed(2)} nginx  ` +
-        `x${(r.tput.rps / (results.direct?.tput.rps ?? 1)).toFixed(2)} direct   1-conn p50 ${r.one.p50us.toFixed(0)} us  p99 ${r.one.p99us.toFixed(0)} us  ` +
+      return `${name.padEnd(9)} ${r.tput.rps.toFixed(0).padStart(8)} rps  x${(r.tput.rps / (results.nginx?.tput.rps ?? NaN)).toFixed(2)} nginx  ` +
+        `x${(r.tput.rps / (results.direct?.tput.rps ?? NaN)).toFixed(2)} direct   1-conn p50 ${r.one.p50us.toFixed(0)} us  p99 ${r.one.p99us.toFixed(0)} us  ` +
         `added p50 ${(r.one.p50us - (results.direct?.one.p50us ?? 0)).toFixed(0)} us`;
     };
     const cores = cpuUsed / SECONDS;
