@@ -55,9 +55,9 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function cpuSeconds(pid: number): number {
+function cpuTimes(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime, in USER_HZ (100)
 }
 function rssMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -114,9 +114,11 @@ async function main(): Promise<void> {
     await ready(t.pod, 'http://httpbin.org/');
     const pid = proxy.pid as number;
     const rssLoaded = rssMB(pid, 'VmRSS');
-    const cpuBefore = cpuSeconds(pid);
+    const cpuBefore = cpuTimes(pid);
     const tput = wrk(t.pod, APP_UID, 'http://httpbin.org/', CONNECTIONS, SECONDS);
-    const cpuUsed = cpuSeconds(pid) - cpuBefore;
+    const cpuAfter = cpuTimes(pid);
+    const cpuUser = cpuAfter.user - cpuBefore.user;
+    const cpuUsed = cpuUser + cpuAfter.system - cpuBefore.system;
     const one = wrk(t.pod, APP_UID, 'http://httpbin.org/', 1, Math.max(3, SECONDS - 2));
     results.meshgate = { tput, one };
     const tlsMesh = wrk(t.pod, APP_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
     console.log(`bench:proxy, ${SECONDS} s per run, wrk -t1 -c${CONNECTIONS} (throughput) and -c1 (latency), HTTP/1.1 keep-alive, netns`);
     for (const name of ['direct', 'nginx', 'haproxy', 'meshgate']) console.log(row(name));
     console.log(`TLS passthrough: direct ${tlsDirect.rps.toFixed(0)} rps, meshgate ${tlsMesh.rps.toFixed(0)} rps  x${(tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
-    console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps`);
+    console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps (${((100 * cpuUser) / cpuUsed).toFixed(0)} % user, the rest kernel)`);
     console.log(`meshgate RSS (100 ServiceEntries + 100 VirtualServices): ${rssLoaded.toFixed(1)} MB loaded, ${rssAfter.toFixed(1)} MB after load, peak ${rssPeak.toFixed(1)} MB`);
     console.log(`access log lines for httpbin.org: ${logLines}; istio_requests_total present: ${/istio_requests_total/.test(metrics)}`);
     const m = results.meshgate;
