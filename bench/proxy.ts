@@ -19,6 +19,8 @@ const PROXY_UID = 1337;
 // BENCH_ONLY=meshgate skips the reference runs (the ratios then print as n/a).
 const PROXY_NODE_ARGS = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ONLY_MESHGATE = process.env.BENCH_ONLY === 'meshgate';
+// BENCH_TELEMETRY=1 turns the opt-in JSON telemetry events on (to a file), to measure what they cost.
+const TELEMETRY = process.env.BENCH_TELEMETRY === '1';
 
 interface Wrk { rps: number; p50us: number; p99us: number }
 
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
     if (init.status !== 0) throw new Error(init.stderr);
     const config = join(dir, 'config');
     meshgateConfig(config, 'test/netns/fixtures/egress', 100);
-    const proxy = start(t.pod, [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config], PROXY_UID, join(dir, 'proxy.log'));
+    const proxy = start(t.pod, [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config, ...(TELEMETRY ? ['--telemetry-file', join(dir, 'events.jsonl')] : [])], PROXY_UID, join(dir, 'proxy.log'));
     chmodSync(join(dir, 'proxy.log'), 0o644);
     await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
     await ready(t.pod, 'http://httpbin.org/');
