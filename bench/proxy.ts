@@ -15,6 +15,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
 const APP_UID = 1000;
 const PROXY_UID = 1337;
+// While tuning: BENCH_PROXY_NODE_ARGS adds Node flags to the proxy (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_ONLY=meshgate skips the reference runs (the ratios then print as n/a).
+const PROXY_NODE_ARGS = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const ONLY_MESHGATE = process.env.BENCH_ONLY === 'meshgate';
+// BENCH_TELEMETRY=1 turns the opt-in JSON telemetry events on (to a file), to measure what they cost.
+const TELEMETRY = process.env.BENCH_TELEMETRY === '1';
 
 interface Wrk { rps: number; p50us: number; p99us: number }
 
@@ -51,9 +57,9 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function cpuSeconds(pid: number): number {
+function cpuTimes(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime, in USER_HZ (100)
 }
 function rssMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -86,31 +92,35 @@ async function main(): Promise<void> {
     const measure = (name: string, uid: number, url: string): void => {
       results[name] = { tput: wrk(t.pod, uid, url, CONNECTIONS, SECONDS), one: wrk(t.pod, uid, url, 1, Math.max(3, SECONDS - 2)) };
     };
-    measure('direct', PROXY_UID, 'http://httpbin.org/');
-    const nginx = start(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
-    await ready(t.pod, 'http://127.0.0.1:18080/');
-    measure('nginx', APP_UID, 'http://127.0.0.1:18080/');
-    await stop(nginx);
-    const haproxy = start(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
-    await ready(t.pod, 'http://127.0.0.1:18081/');
-    measure('haproxy', APP_UID, 'http://127.0.0.1:18081/');
-    await stop(haproxy);
-    const tlsDirect = wrk(t.pod, PROXY_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
+    if (!ONLY_MESHGATE) measure('direct', PROXY_UID, 'http://httpbin.org/');
+    if (!ONLY_MESHGATE) {
+      const nginx = start(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
+      await ready(t.pod, 'http://127.0.0.1:18080/');
+      measure('nginx', APP_UID, 'http://127.0.0.1:18080/');
+      await stop(nginx);
+      const haproxy = start(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
+      await ready(t.pod, 'http://127.0.0.1:18081/');
+      measure('haproxy', APP_UID, 'http://127.0.0.1:18081/');
+      await stop(haproxy);
+    }
+    const tlsDirect = ONLY_MESHGATE ? { rps: NaN, p50us: NaN, p99us: NaN } : wrk(t.pod, PROXY_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
 
     // The sidecar: the injector's init arguments, then the proxy as UID 1337 with its access log to a file.
     const init = inNamespace(t.pod, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'init', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
     if (init.status !== 0) throw new Error(init.stderr);
     const config = join(dir, 'config');
     meshgateConfig(config, 'test/netns/fixtures/egress', 100);
-    const proxy = start(t.pod, [process.execPath, 'dist/meshgate.mjs', 'proxy', '--config-dir', config], PROXY_UID, join(dir, 'proxy.log'));
+    const proxy = start(t.pod, [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config, ...(TELEMETRY ? ['--telemetry-file', join(dir, 'events.jsonl')] : [])], PROXY_UID, join(dir, 'proxy.log'));
     chmodSync(join(dir, 'proxy.log'), 0o644);
     await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
     await ready(t.pod, 'http://httpbin.org/');
     const pid = proxy.pid as number;
     const rssLoaded = rssMB(pid, 'VmRSS');
-    const cpuBefore = cpuSeconds(pid);
+    const cpuBefore = cpuTimes(pid);
     const tput = wrk(t.pod, APP_UID, 'http://httpbin.org/', CONNECTIONS, SECONDS);
-    const cpuUsed = cpuSeconds(pid) - cpuBefore;
+    const cpuAfter = cpuTimes(pid);
+    const cpuUser = cpuAfter.user - cpuBefore.user;
+    const cpuUsed = cpuUser + cpuAfter.system - cpuBefore.system;
     const one = wrk(t.pod, APP_UID, 'http://httpbin.org/', 1, Math.max(3, SECONDS - 2));
     results.meshgate = { tput, one };
     const tlsMesh = wrk(t.pod, APP_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
@@ -123,8 +133,8 @@ async function main(): Promise<void> {
     const row = (name: string): string => {
       const r = results[name];
       if (!r) return '';
-      return `${name.padEnd(9)} ${r.tput.rps.toFixed(0).padStart(8)} rps  x${(r.tput.rps / (results.nginx?.tput.rps ?? 1)).toFixed(2)} nginx  ` +
-        `x${(r.tput.rps / (results.direct?.tput.rps ?? 1)).toFixed(2)} direct   1-conn p50 ${r.one.p50us.toFixed(0)} us  p99 ${r.one.p99us.toFixed(0)} us  ` +
+      return `${name.padEnd(9)} ${r.tput.rps.toFixed(0).padStart(8)} rps  x${(r.tput.rps / (results.nginx?.tput.rps ?? NaN)).toFixed(2)} nginx  ` +
+        `x${(r.tput.rps / (results.direct?.tput.rps ?? NaN)).toFixed(2)} direct   1-conn p50 ${r.one.p50us.toFixed(0)} us  p99 ${r.one.p99us.toFixed(0)} us  ` +
         `added p50 ${(r.one.p50us - (results.direct?.one.p50us ?? 0)).toFixed(0)} us`;
     };
     const cores = cpuUsed / SECONDS;
@@ -132,7 +142,7 @@ async function main(): Promise<void> {
     console.log(`bench:proxy, ${SECONDS} s per run, wrk -t1 -c${CONNECTIONS} (throughput) and -c1 (latency), HTTP/1.1 keep-alive, netns`);
     for (const name of ['direct', 'nginx', 'haproxy', 'meshgate']) console.log(row(name));
     console.log(`TLS passthrough: direct ${tlsDirect.rps.toFixed(0)} rps, meshgate ${tlsMesh.rps.toFixed(0)} rps  x${(tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
-    console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps`);
+    console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps (${((100 * cpuUser) / cpuUsed).toFixed(0)} % user, the rest kernel)`);
     console.log(`meshgate RSS (100 ServiceEntries + 100 VirtualServices): ${rssLoaded.toFixed(1)} MB loaded, ${rssAfter.toFixed(1)} MB after load, peak ${rssPeak.toFixed(1)} MB`);
     console.log(`access log lines for httpbin.org: ${logLines}; istio_requests_total present: ${/istio_requests_total/.test(metrics)}`);
     const m = results.meshgate;

@@ -4,6 +4,23 @@
 // chunk, compiled only by the commands that talk to a cluster.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+// `import ... from 'node:http'` in an ES module makes Node build the module's namespace from every export, and the
+// lazy getters among them (WebSocket, CloseEvent, MessageEvent) load Node's internal undici: +14 MB RSS in every
+// process that serves or sends HTTP (the proxy sidecar most of all), for classes meshgate never uses. This plugin
+// hands the bundle node:http through require() and re-exports only the plain properties, so the getters never run.
+const httpWithoutLazyGetters = {
+  name: 'node-http-without-lazy-getters',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (args) => (args.kind === 'require-call' ? { path: 'node:http', external: true } : { path: 'node:http', namespace: 'node-http-cjs' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-http-cjs' }, () => {
+      const http = createRequire(import.meta.url)('node:http');
+      const plain = Object.keys(http).filter((key) => 'value' in Object.getOwnPropertyDescriptor(http, key));
+      return { contents: `const http = require('node:http');\nexport default http;\nexport const { ${plain.join(', ')} } = http;\n`, loader: 'js' };
+    });
+  },
+};
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -23,4 +40,5 @@ await build({
   // Some CommonJS dependencies call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [httpWithoutLazyGetters],
 });

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { Composer, Parser, stringify } from 'yaml';
 
 export interface SourceFile {
   name: string;
@@ -53,17 +53,21 @@ function lineOf(text: string, offset: number): number {
 export function parseDocuments(source: SourceFile): { documents: ParsedDocument[]; problems: ParseProblem[] } {
   const documents: ParsedDocument[] = [];
   const problems: ParseProblem[] = [];
-  parseAllDocuments(source.text, { version: '1.1', prettyErrors: false }).forEach((doc, i) => {
+  // What parseAllDocuments does, one document at a time: each document's syntax tree is garbage once converted,
+  // instead of all of them living until the end (200 manifests in one file grew the proxy's heap by ~25 MB for good).
+  let i = 0;
+  for (const doc of new Composer({ version: '1.1', prettyErrors: false }).compose(new Parser().parse(source.text))) {
+    i += 1;
     const line = lineOf(source.text, doc.range[0]);
     if (doc.errors.length > 0) {
       const error = doc.errors[0]!;
-      problems.push({ file: source.name, index: i + 1, line: lineOf(source.text, error.pos[0]), message: error.message.split('\n')[0] ?? 'YAML error' });
-      return;
+      problems.push({ file: source.name, index: i, line: lineOf(source.text, error.pos[0]), message: error.message.split('\n')[0] ?? 'YAML error' });
+      continue;
     }
     const value = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) return;
-    documents.push({ file: source.name, index: i + 1, line, value });
-  });
+    if (value === null || value === undefined) continue;
+    documents.push({ file: source.name, index: i, line, value });
+  }
   return { documents, problems };
 }
 

@@ -6,7 +6,7 @@
 // Without --config-dir it reads ServiceEntries, VirtualServices and the `istio` ConfigMap from Kubernetes
 // (in-cluster, $KUBECONFIG or --kubeconfig). With --config-dir DIR it reads the YAML files there (ConfigMap `istio`
 // in istio-system with key `mesh` included) and reloads them on change. Access log lines and the proxy's own JSON
-// log lines go to stdout; JSON telemetry events to stderr, or to --telemetry-file. Readiness: GET
+// log lines go to stdout; JSON telemetry events only with --telemetry-file (opt-in: they cost CPU per request). Readiness: GET
 // :15021/healthz/ready; metrics: GET :15090/stats/prometheus; GET 127.0.0.1:15000/explain?host=H&port=P.
 import { Agent, type Server as HttpServer } from 'node:http';
 import type { Server, Socket } from 'node:net';

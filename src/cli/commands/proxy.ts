@@ -1,10 +1,4 @@
 import type { Command } from 'commander';
-import { fileFeed } from '../../mesh/file-source.ts';
-import { kubernetesFeed } from '../../mesh/k8s-source.ts';
-import { createLogger } from '../../observability/logger.ts';
-import { originalDestination, originalDestinationAvailable } from '../../proxy/original-dst.ts';
-import { startProxy } from '../../proxy/proxy.ts';
-import { createSink } from '../../proxy/telemetry/sink.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -37,16 +31,27 @@ export function registerProxy(program: Command): void {
     .option('--status-port <port>', 'readiness: GET /healthz/ready', port, 15021)
     .option('--admin-port <port>', 'admin on 127.0.0.1: GET /explain?host=&port=, /config', port, 15000)
     .option('--bind <address>', 'address of the listeners, metrics and status servers (default: :: dual stack, else 0.0.0.0)')
-    .option('--telemetry-file <file>', 'JSON telemetry events, one per request or connection (default: stderr)')
+    .option('--telemetry-file <file>', 'also write JSON telemetry events there, one per request or connection (default: none; the access log and metrics are always on)')
     .option('--drain-seconds <n>', 'on SIGTERM, how long open connections may finish', Number, 5)
     .action(async (opts: ProxyFlags) => {
+      // Loaded here, not at registration: other subcommands never pay for the proxy, prom-client or pino.
+      const [{ fileFeed }, { kubernetesFeed }, { createLogger }, { originalDestination, originalDestinationAvailable }, { startProxy }, { createSink }] = await Promise.all([
+        import('../../mesh/file-source.ts'),
+        import('../../mesh/k8s-source.ts'),
+        import('../../observability/logger.ts'),
+        import('../../proxy/original-dst.ts'),
+        import('../../proxy/proxy.ts'),
+        import('../../proxy/telemetry/sink.ts'),
+      ]);
       const logger = createLogger('proxy');
       // Last line of defence: one bad connection or request must never take the pod's egress down with it.
       process.on('uncaughtException', (error) => logger.error({ err: error.stack ?? String(error) }, 'uncaught exception; continuing'));
       process.on('unhandledRejection', (error) => logger.error({ err: String(error) }, 'unhandled rejection; continuing'));
       if (!originalDestinationAvailable()) logger.warn('SO_ORIGINAL_DST addon not loaded: redirected connections cannot be forwarded');
       const accessLog = createSink(1);
-      const events = createSink(opts.telemetryFile ?? 2);
+      // JSON events are opt-in: one JSON.stringify and one more line written per request was a measured share of
+      // the proxy's CPU (BENCHMARKS.md), and the access log and Prometheus already carry the same facts.
+      const events = opts.telemetryFile === undefined ? undefined : createSink(opts.telemetryFile);
       const proxy = await startProxy({
         feed: (store, report) => (opts.configDir ? fileFeed(opts.configDir, store, report) : kubernetesFeed(store, logger, opts.kubeconfig)),
         originalDestination, logger, accessLog, events,
@@ -57,7 +62,7 @@ export function registerProxy(program: Command): void {
         logger.info({ signal }, 'draining');
         void proxy.drain(opts.drainSeconds * 1000).then(() => proxy.close()).finally(() => {
           accessLog.flush();
-          events.flush();
+          events?.flush();
           process.exit(0);
         });
       };

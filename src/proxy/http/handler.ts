@@ -4,11 +4,11 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionInfo } from '../connection.ts';
 import { applyHeaderOps, chance, pickDestination, redirectLocation, rewritePath, selectHttpRoute, type RouteRequest } from '../routing/http-route.ts';
-import { decideHttp, resolveDestination, type RoutingTable } from '../routing/table.ts';
+import { httpRoute, resolveDestination, type RoutingTable } from '../routing/table.ts';
 import type { Allow } from '../routing/types.ts';
 import type { CompiledHttpMatch, CompiledHttpRoute, WeightedDestination } from '../routing/virtual-services.ts';
 import type { Reporter } from '../telemetry/reporter.ts';
-import { resolvePlan, type HostLookup } from '../upstream.ts';
+import { resolvePlan, resolvePlanNow, type Endpoint, type HostLookup } from '../upstream.ts';
 import { localReply, newExchange, reportExchange, type Exchange } from './exchange.ts';
 import { forwardableHeaders, requestTarget } from './request-target.ts';
 import { callUpstream } from './upstream-call.ts';
@@ -46,7 +46,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     ex.host = target.host;
     const table = deps.table();
     const port = conn.original.port;
-    const decision = decideHttp(table, target.host, port, conn.original.address);
+    const { decision, vs } = httpRoute(table, target.host, port, conn.original.address);
     ex.cluster = decision.cluster;
     ex.service = decision.service;
     ex.rule = decision.rule;
@@ -57,11 +57,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return;
     }
     ex.route = decision.service ? 'default' : 'allow_any';
-    const vs = table.virtualServices.find(target.host)?.value;
     const routeRequest: RouteRequest = { method: ex.method, path: target.path, authority: target.authority, port, headers: req.headers };
     const selected = vs ? selectHttpRoute(vs, routeRequest) : undefined;
     if (!selected) {
-      void forward(deps, req, res, ex, conn, decision, target.path, undefined, undefined, undefined, extra);
+      forward(deps, req, res, ex, conn, decision, target.path, undefined, undefined, undefined, extra);
       return;
     }
     ex.route = selected.route.name;
@@ -103,18 +102,28 @@ async function applyRoute(deps: HttpHandlerDeps, req: IncomingMessage, res: Serv
     localReply(res, ex, 503, `no healthy upstream: ${decision.reason}`, 'NC', 'cluster_not_found', extra);
     return;
   }
-  await forward(deps, req, res, ex, conn, decision, rewritePath(r.path, route.rewrite?.uri, match), route, destination, route.rewrite?.authority, extra);
+  forward(deps, req, res, ex, conn, decision, rewritePath(r.path, route.rewrite?.uri, match), route, destination, route.rewrite?.authority, extra);
 }
 
-async function forward(deps: HttpHandlerDeps, req: IncomingMessage, res: ServerResponse, ex: Exchange, conn: ConnectionInfo, decision: Allow, path: string, route: CompiledHttpRoute | undefined, destination: WeightedDestination | undefined, authority: string | undefined, extra: Record<string, string>): Promise<void> {
-  let endpoint;
+function forward(deps: HttpHandlerDeps, req: IncomingMessage, res: ServerResponse, ex: Exchange, conn: ConnectionInfo, decision: Allow, path: string, route: CompiledHttpRoute | undefined, destination: WeightedDestination | undefined, authority: string | undefined, extra: Record<string, string>): void {
+  const failed = (error: unknown): void => localReply(res, ex, 503, `no healthy upstream: ${(error as Error).message}`, 'UH', 'no_healthy_upstream', extra);
+  let endpoint: Endpoint | undefined;
   try {
-    endpoint = await resolvePlan(decision.plan, conn.original, deps.lookup, deps.random);
+    endpoint = resolvePlanNow(decision.plan, conn.original, deps.lookup, deps.random);
   } catch (error) {
-    localReply(res, ex, 503, `no healthy upstream: ${(error as Error).message}`, 'UH', 'no_healthy_upstream', extra);
+    failed(error);
     return;
   }
-  if (res.destroyed) return;
+  // The usual case (cached DNS answer, original or static destination) forwards in this tick; a lookup waits.
+  if (endpoint) send(deps, req, res, ex, conn, decision, path, route, destination, authority, endpoint);
+  else {
+    resolvePlan(decision.plan, conn.original, deps.lookup, deps.random).then((resolved) => {
+      if (!res.destroyed) send(deps, req, res, ex, conn, decision, path, route, destination, authority, resolved);
+    }, failed);
+  }
+}
+
+function send(deps: HttpHandlerDeps, req: IncomingMessage, res: ServerResponse, ex: Exchange, conn: ConnectionInfo, decision: Allow, path: string, route: CompiledHttpRoute | undefined, destination: WeightedDestination | undefined, authority: string | undefined, endpoint: Endpoint): void {
   const headers: Record<string, string | string[] | number | undefined> = forwardableHeaders(req.headers);
   headers['host'] = authority ?? ex.authority;
   headers['x-request-id'] = ex.requestId;

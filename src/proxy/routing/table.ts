@@ -14,7 +14,18 @@ export interface RoutingTable {
   registry: Registry;
   virtualServices: HostIndex<CompiledVirtualService>;
   counts: { serviceEntries: number; virtualServices: number };
+  /** decideHttp's answers for this table (it is immutable, so they never go stale); see httpRoute. */
+  httpMemo: Map<string, HttpRoute>;
 }
+
+/** An HTTP request's policy decision and the VirtualService for its host, as the handler needs them. */
+export interface HttpRoute {
+  decision: Decision;
+  vs: CompiledVirtualService | undefined;
+}
+
+/** Distinct (host, port, address) answers kept per table: Host is client-chosen, so the memo is bounded. */
+const HTTP_MEMO_MAX = 1024;
 
 export interface CompileOptions {
   /** The proxy's namespace (POD_NAMESPACE), for exportTo. */
@@ -27,6 +38,7 @@ export function compileTable(snapshot: MeshSnapshot, options: CompileOptions = {
     registry: compileRegistry(snapshot.serviceEntries, options.namespace),
     virtualServices: compileVirtualServices(snapshot.virtualServices, options.namespace),
     counts: { serviceEntries: snapshot.serviceEntries.length, virtualServices: snapshot.virtualServices.length },
+    httpMemo: new Map(),
   };
 }
 
@@ -52,6 +64,22 @@ function unknown(table: RoutingTable, kind: TrafficKind, what: string): Decision
 /** HTTP: by the Host actually used (port stripped), then by address for TCP-only entries. */
 export function decideHttp(table: RoutingTable, host: string, port: number, ip: string): Decision {
   return lookupHttp(table.registry, host, port) ?? lookupTcp(table.registry, ip, port) ?? unknown(table, 'http', `Host ${host} on port ${port}`);
+}
+
+/**
+ * decideHttp plus the host's VirtualService, remembered per table: a keep-alive client sends the same Host again and
+ * again, and the decision (with its rule and reason texts) was rebuilt for every request. Answers are shared and must
+ * not be mutated.
+ */
+export function httpRoute(table: RoutingTable, host: string, port: number, ip: string): HttpRoute {
+  const key = `${port} ${ip} ${host}`;
+  let hit = table.httpMemo.get(key);
+  if (hit === undefined) {
+    hit = { decision: decideHttp(table, host, port, ip), vs: table.virtualServices.find(host)?.value };
+    if (table.httpMemo.size >= HTTP_MEMO_MAX) table.httpMemo.clear();
+    table.httpMemo.set(key, hit);
+  }
+  return hit;
 }
 
 /** TLS: by SNI; a ClientHello without SNI can only match by address. */

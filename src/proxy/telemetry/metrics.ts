@@ -1,7 +1,8 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { SourceIdentity } from './events.ts';
+import { createHttpSeries } from './http-series.ts';
 
-const HTTP_LABELS = ['reporter', 'source_workload', 'source_workload_namespace', 'destination_service', 'destination_service_name', 'request_protocol', 'response_code', 'response_flags'] as const;
+const DURATION_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 const TCP_LABELS = ['reporter', 'source_workload', 'source_workload_namespace', 'destination_service', 'destination_service_name', 'request_protocol', 'response_flags'] as const;
 
 /** Distinct destinations the deny counter names before folding the rest into "other" (a bounded label set). */
@@ -17,14 +18,19 @@ export interface ProxyMetrics {
 }
 
 /**
- * Istio's metric names on a private registry. Label values are few by design (destination service, code, flags):
- * the children are cached by key so a request costs a Map lookup, not a label hash.
+ * Istio's metric names on a private registry. Label values are few by design (destination service, code, flags).
+ * The per-request pair (count, duration) is kept by http-series.ts so a request costs a Map lookup, not a label hash.
  */
 export function createProxyMetrics(source: SourceIdentity, withProcessMetrics = true): ProxyMetrics {
   const registry = new Registry();
   if (withProcessMetrics) collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: 'istio_requests_total', help: 'HTTP requests, by destination and response code', labelNames: HTTP_LABELS, registers: [registry] });
-  const duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'HTTP request duration', labelNames: HTTP_LABELS, buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000], registers: [registry] });
+  const http = createHttpSeries(
+    { requests: 'istio_requests_total', duration: 'istio_request_duration_milliseconds' },
+    { requests: 'HTTP requests, by destination and response code', duration: 'HTTP request duration' },
+    DURATION_BUCKETS,
+  );
+  registry.registerMetric(http.requests as unknown as Metric);
+  registry.registerMetric(http.duration as unknown as Metric);
   const sent = new Counter({ name: 'istio_tcp_sent_bytes_total', help: 'Bytes sent to the client on TCP/TLS connections', labelNames: TCP_LABELS, registers: [registry] });
   const received = new Counter({ name: 'istio_tcp_received_bytes_total', help: 'Bytes received from the client on TCP/TLS connections', labelNames: TCP_LABELS, registers: [registry] });
   const opened = new Counter({ name: 'istio_tcp_connections_opened_total', help: 'TCP/TLS connections opened', labelNames: TCP_LABELS, registers: [registry] });
@@ -32,7 +38,6 @@ export function createProxyMetrics(source: SourceIdentity, withProcessMetrics = 
   const denies = new Counter({ name: 'meshgate_proxy_denied_total', help: 'Connections and requests denied by the outbound policy, by destination', labelNames: ['protocol', 'destination'], registers: [registry] });
   const reloads = new Counter({ name: 'meshgate_proxy_config_reloads_total', help: 'Config changes applied or rejected', labelNames: ['result'], registers: [registry] });
   const base = { reporter: 'source', source_workload: source.workload, source_workload_namespace: source.namespace };
-  const httpChildren = new Map<string, { count: Counter.Internal; time: { observe(v: number): void } }>();
   const seenDenies = new Set<string>();
   const tcpLabels = (service: string | undefined, serviceName: string, protocol: string, flags: string) =>
     ({ ...base, destination_service: service ?? 'unknown', destination_service_name: serviceName, request_protocol: protocol, response_flags: flags || '-' });
@@ -40,14 +45,7 @@ export function createProxyMetrics(source: SourceIdentity, withProcessMetrics = 
     registry,
     request(service, serviceName, code, flags, durationMs) {
       const key = `${service}\u0000${serviceName}\u0000${code}\u0000${flags}`;
-      let child = httpChildren.get(key);
-      if (!child) {
-        const labels = { ...base, destination_service: service ?? 'unknown', destination_service_name: serviceName, request_protocol: 'http', response_code: String(code), response_flags: flags || '-' };
-        child = { count: requests.labels(labels), time: duration.labels(labels) };
-        httpChildren.set(key, child);
-      }
-      child.count.inc();
-      child.time.observe(durationMs);
+      http.record(key, () => ({ ...base, destination_service: service ?? 'unknown', destination_service_name: serviceName, request_protocol: 'http', response_code: String(code), response_flags: flags || '-' }), durationMs);
     },
     tcpOpened(service, serviceName, protocol) {
       opened.inc(tcpLabels(service, serviceName, protocol, '-'));
