@@ -1,6 +1,5 @@
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server } from 'node:http';
-import { http } from '../util/node-http.ts';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { FSWatcher } from 'node:fs';
@@ -97,7 +96,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   });
 
   const material = options.plainHttp ? undefined : readTlsMaterial(options.certDir);
-  const server: Server = material ? createHttpsServer({ cert: material.cert, key: material.key }, app) : http.createServer(app);
+  const server: Server = material ? createHttpsServer({ cert: material.cert, key: material.key }, app) : createHttpServer(app);
   // Bounded on purpose: the API server's webhook timeout is seconds, a slow client must not hold a socket longer.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
