@@ -103,6 +103,16 @@ test('kubectl apply --dry-run=server shows the injected pod and persists nothing
   assert.notEqual(cp.kubectl(['get', 'pod', 'dry']).status, 0);
 });
 
+test('the native-sidecar layout is accepted by the API server: istio-proxy as a restartable init container', () => {
+  const pod = JSON.parse(podManifest('native', 'default')) as Obj;
+  pod.metadata.annotations = { 'sidecar.istio.io/nativeSidecar': 'true' };
+  pod.spec.initContainers = [{ name: 'migrate', image: 'busybox', command: ['true'] }];
+  const out = JSON.parse(cp.kubectlOk(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(pod))) as Obj;
+  assert.deepEqual(initNames(out), ['istio-init', 'istio-proxy', 'migrate']);
+  assert.equal((out.spec.initContainers as Obj[])[1]!.restartPolicy, 'Always');
+  assert.deepEqual(containerNames(out), ['app']);
+});
+
 test('an invalid annotation is refused by the API server with the annotation named', () => {
   const pod = JSON.parse(podManifest('bad-ranges', 'default')) as Obj;
   pod.metadata.annotations = { 'traffic.sidecar.istio.io/excludeOutboundIPRanges': '*' };
