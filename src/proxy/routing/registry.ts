@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { HostIndex } from '../../mesh/host-match.ts';
 import type { Port, ServiceEntry, WorkloadEntry } from '../../mesh/resources.ts';
+import { parseCidr } from '../../ranges/cidr.ts';
 import { clusterName, type Allow, type TrafficKind, type UpstreamPlan } from './types.ts';
 
 /** One ServiceEntry port, with the traffic kinds it carries (from `protocol`, else the port name's prefix). */
@@ -38,11 +39,11 @@ function addressList(addresses: string[] | undefined): BlockList | undefined {
   if (!addresses || addresses.length === 0) return undefined;
   const list = new BlockList();
   for (const text of addresses) {
-    const [address = '', prefix] = text.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (isIP(address) === 0) continue;
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
+    // The project's one CIDR parser: an address that is neither an IP nor a CIDR (`10.0.0.0/99`) is skipped, as
+    // BlockList would throw on it and take the whole routing table down with it.
+    const cidr = parseCidr(text.includes('/') ? text : `${text}/${isIP(text) === 6 ? 128 : 32}`);
+    if (!cidr) continue;
+    list.addSubnet(cidr.address, cidr.prefix, cidr.family === 6 ? 'ipv6' : 'ipv4');
   }
   return list;
 }

@@ -108,3 +108,11 @@ test('tls routes re-target an allowed SNI to another registry host', () => {
   const d = decideTls(t, 'www.google.com', 443, '1.2.3.4');
   assert.equal(d.cluster, 'outbound|443||*.wikipedia.org');
 });
+
+test('an invalid address in a ServiceEntry is skipped, the valid ones still match, and the table compiles', () => {
+  const odd = se('odd', { hosts: ['odd.internal'], addresses: ['10.0.0.0/99', 'not-an-ip', '10.3.0.0/16', '10.4.0.7'], ports: [{ number: 6379, name: 'tcp', protocol: 'TCP' }], resolution: 'NONE' });
+  const compiled = compileTable(snapshot('REGISTRY_ONLY', [odd]), { namespace: 'default' });
+  assert.equal(decideTcp(compiled, '10.3.1.1', 6379).allowed, true);
+  assert.equal(decideTcp(compiled, '10.4.0.7', 6379).allowed, true);
+  assert.equal(decideTcp(compiled, '10.0.0.1', 6379).allowed, false);
+});
