@@ -1,5 +1,5 @@
 import { asList, asNumber, asObj, asStringMap, asText, has, isRecord, type Obj } from './access.ts';
-import { checkDuration, hasSubSecondPart } from './durations.ts';
+import { checkDuration, hasSubSecondPart } from '../mesh/duration.ts';
 import { at, type Collector } from './field-errors.ts';
 import { checkPort, checkWildcardDomain, isDns1123Label } from './names.ts';
 import { checkRe2 } from './regex.ts';
