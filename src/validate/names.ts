@@ -83,9 +83,12 @@ export function isIpAddress(value: string): boolean {
   return isIP(value) !== 0;
 }
 
-/** An IP or a CIDR block (Istio's ValidateIPSubnet). */
+/**
+ * An IP or a CIDR block (Istio's ValidateIPSubnet, which parses with Go's netip: host bits are fine, a prefix length
+ * with a leading zero such as `/08` is not).
+ */
 export function checkIpOrCidr(value: string): string | undefined {
-  if (value.split('/').length === 2) return parseCidr(value) ? undefined : 'not a valid CIDR block';
+  if (value.split('/').length === 2) return parseCidr(value) && !/\/0\d/.test(value) ? undefined : 'not a valid CIDR block';
   return isIpAddress(value) ? undefined : 'not a valid IP address';
 }
 

@@ -25,6 +25,8 @@ const cases: RuleCase[] = [
   { name: 'IP and CIDR addresses with STATIC are valid', spec: se({ addresses: ['10.1.2.3', '192.168.0.0/16', '2001:db8::/32'], resolution: 'STATIC', endpoints: [{ address: '10.1.2.3' }] }), valid: true },
   { name: 'a bad address is refused', spec: se({ addresses: ['10.1.2'] }), valid: false, expect: /not a valid IP/ },
   { name: 'a bad CIDR is refused', spec: se({ addresses: ['10.0.0.0/40'], resolution: 'NONE' }), valid: false, expect: /CIDR/ },
+  { name: 'a CIDR with host bits is valid, as Istio parses it', spec: se({ addresses: ['10.0.0.1/24'], resolution: 'NONE' }), valid: true },
+  { name: 'a CIDR prefix length with a leading zero is refused, as Go netip refuses it', spec: se({ addresses: ['10.0.0.0/08'], resolution: 'NONE' }), valid: false, expect: /spec\.addresses\[0\]: not a valid CIDR block/ },
   { name: 'a CIDR with DNS resolution is refused', spec: se({ addresses: ['10.0.0.0/8'] }), valid: false, expect: /CIDR addresses are allowed only for NONE\/STATIC/ },
   // ports
   { name: 'a port 0 is refused', spec: se({ ports: [{ number: 0, name: 'x', protocol: 'TCP' }] }), valid: false, expect: /1\.\.65535/ },
