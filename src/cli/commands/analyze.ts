@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { analyzeInput, type SourceObject } from '../../analyze/analyze.ts';
 import { formatFinding } from '../../analyze/codes.ts';
-import { ExitCode } from '../exit-codes.ts';
+import { ExitCode, required } from '../exit-codes.ts';
 import { outputOption, writeStructured, type OutputFormat } from '../output-format.ts';
 import { formatProblem, loadDocuments } from '../yaml-io.ts';
 
@@ -11,11 +11,11 @@ export function registerAnalyze(program: Command): void {
   program
     .command('analyze')
     .description('cross-object findings over a directory of manifests (like istioctl analyze), each with a code and a hint')
-    .requiredOption('-f, --filename <path>', 'directory, file or - for stdin; an `istio` ConfigMap in it supplies the mesh config')
+    .option('-f, --filename <path>', 'directory, file or - for stdin; an `istio` ConfigMap in it supplies the mesh config (required)')
     .option('-n, --namespace <namespace>', 'namespace for objects that name none', 'default')
     .addOption(outputOption())
-    .action((opts: { filename: string; namespace: string; output: OutputFormat }) => {
-      const { documents, problems } = loadDocuments(opts.filename);
+    .action((opts: { filename?: string; namespace: string; output: OutputFormat }) => {
+      const { documents, problems } = loadDocuments(required(opts.filename, '-f, --filename <path>'));
       for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
       const inputs: SourceObject[] = documents.map((document) => ({ object: document.value, origin: `${document.file}:${document.index}` }));
       const { findings, skippedKinds } = analyzeInput(inputs, opts.namespace);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { classifyInput, objectLabel, objectsOf } from '../../analyze/input-kinds.ts';
 import { formatIssue } from '../../validate/field-errors.ts';
 import { validateMeshObject } from '../../validate/validate.ts';
-import { ExitCode } from '../exit-codes.ts';
+import { ExitCode, required } from '../exit-codes.ts';
 import { outputOption, writeStructured, type OutputFormat } from '../output-format.ts';
 import { formatProblem, loadDocuments } from '../yaml-io.ts';
 
@@ -21,11 +21,11 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('validate ServiceEntry and VirtualService manifests offline, with the validation webhook\'s rules')
-    .requiredOption('-f, --filename <path>', 'manifest file, directory (every .yaml, .yml, .json) or - for stdin')
+    .option('-f, --filename <path>', 'manifest file, directory (every .yaml, .yml, .json) or - for stdin (required)')
     .option('-n, --namespace <namespace>', 'namespace for objects that name none', 'default')
     .addOption(outputOption())
-    .action((opts: { filename: string; namespace: string; output: OutputFormat }) => {
-      const { documents, problems } = loadDocuments(opts.filename);
+    .action((opts: { filename?: string; namespace: string; output: OutputFormat }) => {
+      const { documents, problems } = loadDocuments(required(opts.filename, '-f, --filename <path>'));
       const results: ObjectResult[] = [];
       const skippedKinds: string[] = [];
       let validated = 0;
