@@ -41,13 +41,28 @@ export function classifyInput(object: unknown): InputKind {
   return { status: 'unrecognized', message: `unknown kind "${kind}" in ${NETWORKING_GROUP}${suggestion(kind)}` };
 }
 
-/** `Kind namespace/name`, the label the webhook and istioctl use; what is missing shows as `?`. */
+export interface ObjectIdentity {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** Kind, namespace and name as the input gives them (`?` for what is missing); the namespace defaults as kubectl's. */
+export function objectIdentity(object: unknown, defaultNamespace: string): ObjectIdentity {
+  const record = isRecord(object) ? object : {};
+  const meta = isRecord(record['metadata']) ? record['metadata'] : {};
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return {
+    kind: text(record['kind']) || '?',
+    namespace: text(meta['namespace']) || defaultNamespace,
+    name: text(meta['name']) || text(meta['generateName']) || '?',
+  };
+}
+
+/** `Kind namespace/name`, the label the webhook and istioctl use. */
 export function objectLabel(object: unknown, defaultNamespace: string): string {
-  if (!isRecord(object)) return '?';
-  const meta = isRecord(object['metadata']) ? object['metadata'] : {};
-  const text = (value: unknown): string => (typeof value === 'string' && value !== '' ? value : '');
-  const kind = text(object['kind']) || '?';
-  return `${kind} ${text(meta['namespace']) || defaultNamespace}/${text(meta['name']) || text(meta['generateName']) || '?'}`;
+  const { kind, namespace, name } = objectIdentity(object, defaultNamespace);
+  return `${kind} ${namespace}/${name}`;
 }
 
 /** The objects of a document: itself, or the items of a List. */

@@ -30,10 +30,14 @@ function parsed(text: string, path: string): unknown {
   }
 }
 
+function isConfigMap(document: unknown): document is Record<string, unknown> {
+  return isRecord(document) && document['kind'] === 'ConfigMap';
+}
+
 /** The `key` of a ConfigMap document, or the whole text when the file is not a ConfigMap. */
 function dataKey(text: string, path: string, key: 'values' | 'config'): string {
   const document = parsed(text, path);
-  if (!isRecord(document) || document['kind'] !== 'ConfigMap') return text;
+  if (!isConfigMap(document)) return text;
   const data = isRecord(document['data']) ? document['data'] : {};
   return typeof data[key] === 'string' ? data[key] : '';
 }
@@ -44,10 +48,10 @@ export function loadInjectorFiles(flags: InjectorFileFlags): InjectorValues {
   if (flags.injectConfigFile === undefined) return valuesPath === undefined ? defaultValues() : loadValuesFile(valuesPath);
   const configPath = flags.injectConfigFile;
   const configText = read(configPath);
+  const configDocument = parsed(configText, configPath);
   // A whole ConfigMap and no separate values: it carries both keys, read as the webhook reads --values-configmap.
-  if (valuesPath === undefined && isRecord(parsed(configText, configPath)) && (parsed(configText, configPath) as Record<string, unknown>)['kind'] === 'ConfigMap') {
-    return valuesFromDocument(parsed(configText, configPath), configPath);
-  }
+  if (valuesPath === undefined && isConfigMap(configDocument)) return valuesFromDocument(configDocument, configPath);
+  // Otherwise one ConfigMap of the two parts, so the one loader merges them as it merges a ConfigMap's.
   const data: Record<string, string> = { config: dataKey(configText, configPath, 'config') };
   if (valuesPath !== undefined) data['values'] = dataKey(read(valuesPath), valuesPath, 'values');
   return valuesFromDocument({ apiVersion: 'v1', kind: 'ConfigMap', data }, valuesPath === undefined ? configPath : `${configPath} + ${valuesPath}`);

@@ -26,11 +26,12 @@ export function registerKubeInject(program: Command): void {
         import('../injector-files.ts'),
         import('../yaml-io.ts'),
       ]);
+      const filename = required(opts.filename, '-f, --filename <file>');
       const values = loadInjectorFiles(opts);
       const output: unknown[] = [];
       const notes: KubeInjectNote[] = [];
       let denied = false;
-      const { documents, problems } = loadDocuments(required(opts.filename, '-f, --filename <file>'));
+      const { documents, problems } = loadDocuments(filename);
       for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
       for (const document of documents) {
         const before = notes.length;

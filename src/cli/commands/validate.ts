@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { classifyInput, objectLabel, objectsOf } from '../../analyze/input-kinds.ts';
+import { classifyInput, objectIdentity, objectsOf } from '../../analyze/input-kinds.ts';
 import { formatIssue } from '../../validate/field-errors.ts';
 import { validateMeshObject } from '../../validate/validate.ts';
 import { ExitCode, required } from '../exit-codes.ts';
@@ -32,9 +32,7 @@ export function registerValidate(program: Command): void {
       for (const document of documents) {
         for (const object of objectsOf(document.value)) {
           const input = classifyInput(object);
-          const [kind = '?', place = '?/?'] = objectLabel(object, opts.namespace).split(' ');
-          const [namespace = '?', name = '?'] = place.split('/');
-          const at = { file: document.file, document: document.index, kind, namespace, name };
+          const at = { file: document.file, document: document.index, ...objectIdentity(object, opts.namespace) };
           if (input.status === 'skipped') skippedKinds.push(input.kind);
           else if (input.status === 'unrecognized') results.push({ ...at, errors: [input.message], warnings: [] });
           else {
