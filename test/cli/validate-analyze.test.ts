@@ -15,7 +15,7 @@ test('validate: a directory with invalid objects exits 1 with file:document: Kin
   assert.equal(result.status, 1);
   const lines = result.stdout.trim().split('\n');
   assert.deepEqual(lines.map((l) => l.split(': ').slice(0, 3).join(': ')), [
-    'test/fixtures/validate/invalid/bad.yaml:1: ServiceEntry default/partial: spec.hosts[0]',
+    'test/fixtures/validate/invalid/bad.yaml:1: ServiceEntry default/mid-wildcard: spec.hosts[0]',
     'test/fixtures/validate/invalid/bad.yaml:2: VirtualService default/reviews: spec.http[0].match[0].uri.regex',
     'test/fixtures/validate/invalid/bad.yaml:2: VirtualService default/reviews: spec.http[0].timeout',
   ]);
