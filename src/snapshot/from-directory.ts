@@ -19,16 +19,22 @@ export function visibleTo(config: MeshSnapshot, namespace: string | undefined): 
 }
 
 /**
- * `--config-dir` compiled to a snapshot: the same reading as the proxy's file mode (every .yaml/.yml/.json, the
- * same object checks, objects in kind/namespace/name order) and the same compiler as the control plane.
+ * Manifests (ServiceEntries, VirtualServices, the istio ConfigMap; anything else ignored) compiled to a snapshot: the
+ * same object checks and order (kind/namespace/name) as the proxy's file mode, and the control plane's compiler.
  */
-export function compileDirectory(dir: string, namespace: string | undefined): DirectorySnapshot {
+export function compileManifests(batches: Array<{ source: string; values: unknown[] }>, namespace: string | undefined): DirectorySnapshot {
   const problems: string[] = [];
-  const { documents, problems: parse } = loadDocuments(dir);
-  for (const p of parse) problems.push(formatProblem(p));
   const store = new ConfigStore((p) => problems.push(`${p.source}: ${p.key ?? 'object'}: ${p.message}`));
-  store.replaceAll([...new Set(documents.map((d) => d.file))].map((file) => ({ source: file, values: documents.filter((d) => d.file === file).map((d) => d.value), broken: false })));
+  store.replaceAll(batches.map((b) => ({ ...b, broken: false })));
   const snapshot = compileSnapshot(visibleTo(store.snapshot(), namespace));
   for (const p of snapshot.problems) problems.push(`${p.source.kind} ${p.source.namespace}/${p.source.name}: ${p.source.path}: ${p.message}`);
   return { snapshot, problems };
+}
+
+/** `--config-dir`: every .yaml/.yml/.json file in the directory, as `meshgate proxy --config-dir` reads it. */
+export function compileDirectory(dir: string, namespace: string | undefined): DirectorySnapshot {
+  const { documents, problems: parse } = loadDocuments(dir);
+  const files = [...new Set(documents.map((d) => d.file))];
+  const compiled = compileManifests(files.map((file) => ({ source: file, values: documents.filter((d) => d.file === file).map((d) => d.value) })), namespace);
+  return { snapshot: compiled.snapshot, problems: [...parse.map(formatProblem), ...compiled.problems] };
 }
