@@ -1,21 +1,13 @@
 import { ConfigStore } from '../mesh/config-store.ts';
-import type { MeshSnapshot } from '../mesh/config-store.ts';
-import { exportedTo } from '../proxy/routing/registry.ts';
 import { formatProblem, loadDocuments } from '../cli/yaml-io.ts';
 import { compileSnapshot } from './compile.ts';
 import type { ProxySnapshot } from './types.ts';
+import { visibleTo } from './visible.ts';
 
 export interface DirectorySnapshot {
   snapshot: ProxySnapshot;
   /** One line per thing left out: a broken YAML document, an object the store refused, a compiler problem. */
   problems: string[];
-}
-
-/** What a proxy in `namespace` sees (exportTo); every object when no namespace is given. */
-export function visibleTo(config: MeshSnapshot, namespace: string | undefined): MeshSnapshot {
-  const visible = <T extends { metadata: { namespace?: string }; spec: { exportTo?: string[] } }>(list: T[]): T[] =>
-    list.filter((o) => exportedTo(o.spec.exportTo, o.metadata.namespace ?? 'default', namespace));
-  return { mesh: config.mesh, serviceEntries: visible(config.serviceEntries), virtualServices: visible(config.virtualServices) };
 }
 
 /**
