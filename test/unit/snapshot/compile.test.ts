@@ -91,3 +91,11 @@ test('one host declared by two entries on different ports: both clusters resolve
   assert.equal(s.clusters['outbound|80||x.example']!.source.name, 'a');
   assert.equal(s.clusters['outbound|443||x.example']!.source.name, 'b');
 });
+
+test('compileSnapshotWithText gives the document\'s exact JSON', async () => {
+  const { compileSnapshotWithText } = await import('../../../src/snapshot/compile.ts');
+  const { everything } = await import('./fixtures.ts');
+  const { snapshot, text } = compileSnapshotWithText(everything());
+  assert.equal(text, JSON.stringify(snapshot));
+  assert.deepEqual(snapshot, compileSnapshot(everything()));
+});
