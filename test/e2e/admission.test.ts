@@ -26,7 +26,8 @@ before(async () => {
   port = freePort();
   webhook = await startWebhookProcess(webhookArgs(), port, certDir);
   // The chart's own webhook configurations (Istio's selectors), pointed at the local process by URL.
-  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system',
+  // `auto`: these tests are about the discovered ranges (the chart's default is Istio's `*`).
+  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'global.proxy.includeIPRanges=auto',
     '--set', 'serverless.enabled=true', '--set', `serverless.url=https://127.0.0.1:${port}`, '--set', `serverless.caBundle=${webhook.caBundle}`,
     '--show-only', 'templates/crds.yaml', '--show-only', 'templates/webhook-configurations.yaml',
     '--show-only', 'templates/mesh-configmap.yaml', '--show-only', 'templates/sidecar-injector-configmap.yaml']);
@@ -133,7 +134,7 @@ test('the injector values follow the istio-sidecar-injector ConfigMap', async ()
   }, 10_000);
   assert.equal(JSON.parse(pod.metadata.annotations['meshgate.io/capture-ranges']).includeSource, 'values');
   // Back to auto for the tests after this one.
-  cp.kubectlOk(['apply', '-f', '-'], helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
+  cp.kubectlOk(['apply', '-f', '-'], helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'global.proxy.includeIPRanges=auto', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
 });
 
 test("the seed's ServiceEntries and VirtualService are accepted, on apply and on a server-side dry run", () => {
