@@ -141,7 +141,9 @@ function distance(a: string, b: string): number {
 }
 
 function unknownKeyHint(key: string, known: string[]): string {
-  const close = known.filter((k) => distance(key, k) <= Math.max(2, Math.floor(k.length / 4)));
+  const scored = known.map((k) => ({ k, d: distance(key, k) })).filter(({ k, d }) => d <= Math.max(2, Math.floor(k.length / 4)));
+  const best = Math.min(...scored.map(({ d }) => d));
+  const close = scored.filter(({ d }) => d === best).map(({ k }) => k);
   if (close.length > 0) return `not a value meshgate implements; did you mean ${close.join(' or ')}?`;
   return `not a value meshgate implements (known here: ${known.join(', ')}); remove it, see README "Injection surface"`;
 }
