@@ -72,7 +72,7 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
 
   const capture = resolveCapture(annotations, ctx.values, ctx.cluster);
   const resources = proxyResources(annotations, ctx.values);
-  const previous = previousInjection(annotations);
+  const previous = previousInjection(annotations, spec);
   const resolved = resolveSidecarOptions(annotations, ctx.values, spec.volumes ?? [], previous, capture.ok ? capture.settings.statusPort : 0);
   const errors: FieldError[] = [
     ...(capture.ok ? [] : capture.errors.map((e) => ({ field: e.field, message: `${e.message} (${JSON.stringify(e.value)})` }))),
@@ -90,7 +90,8 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
   const isInjectedContainer = (c: Container): boolean => c.name === Injected.initContainer || c.name === Injected.proxyContainer;
   const ourVolumes = new Set([...previous.volumes, ...parts.volumes.map((v) => v.name)]);
   const pullSecrets = ctx.values.global.imagePullSecrets;
-  const ourSecrets = new Set([...previous.imagePullSecrets, ...pullSecrets]);
+  const podSecrets = new Set(((spec['imagePullSecrets'] ?? []) as Array<{ name: string }>).map((secret) => secret.name));
+  const missingSecrets = pullSecrets.filter((name) => !podSecrets.has(name));
   const patch: PatchOp[] = [
     // Istio's order: native puts init then proxy before the user's init containers; hold puts the proxy first.
     ...placeNamedItems('/spec/initContainers', spec.initContainers, isInjectedContainer,
@@ -98,8 +99,9 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
     ...placeNamedItems('/spec/containers', spec.containers, isInjectedContainer,
       !native && options.hold ? [parts.proxy] : [], !native && !options.hold ? [parts.proxy] : []),
     ...placeNamedItems('/spec/volumes', spec.volumes, (v: Volume) => ourVolumes.has(v.name), [], parts.volumes),
+    // Appended when missing, never removed: the pod may need a secret of the same name for its own images.
     ...placeNamedItems('/spec/imagePullSecrets', spec['imagePullSecrets'] as Array<{ name: string }> | undefined,
-      (secret) => ourSecrets.has(secret.name), [], pullSecrets.map((name) => ({ name }))),
+      () => false, [], missingSecrets.map((name) => ({ name }))),
   ];
 
   const status = {

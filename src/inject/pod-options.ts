@@ -1,5 +1,5 @@
 import { Annotation, Injected } from '../istio/keys.ts';
-import { isRecord, type StringMap, type Volume } from '../k8s/types.ts';
+import { isRecord, type PodSpec, type StringMap, type Volume } from '../k8s/types.ts';
 import { checkPortList } from './ports.ts';
 import { checkInterceptionMode, checkProxyConfig, mergeProxyConfig, parseProxyConfigAnnotation, type InterceptionMode, type ProxyConfig } from './proxy-config.ts';
 import { refusedAnnotations } from './surface.ts';
@@ -37,11 +37,21 @@ export interface OptionError {
 /** What an earlier injection recorded in sidecar.istio.io/status, so re-injection replaces instead of duplicating. */
 export interface PreviousInjection {
   volumes: Set<string>;
-  imagePullSecrets: Set<string>;
 }
 
-export function previousInjection(annotations: StringMap): PreviousInjection {
-  const previous: PreviousInjection = { volumes: new Set(), imagePullSecrets: new Set() };
+/**
+ * A status annotation is pod input, so it is trusted only as far as it cannot hurt the app: a volume it lists is
+ * ours only when no application container mounts it (a forged status must not remove the app's volumes), and pull
+ * secrets are never removed, only added when missing.
+ */
+export function previousInjection(annotations: StringMap, spec: PodSpec): PreviousInjection {
+  const previous: PreviousInjection = { volumes: new Set() };
+  const appMounts = new Set<string>();
+  for (const container of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+    if (container.name === Injected.proxyContainer || container.name === Injected.initContainer) continue;
+    const mounts = container['volumeMounts'];
+    if (Array.isArray(mounts)) for (const mount of mounts) if (isRecord(mount) && typeof mount['name'] === 'string') appMounts.add(mount['name']);
+  }
   const text = annotations[Annotation.sidecarStatus];
   if (text === undefined) return previous;
   let status: unknown;
@@ -51,9 +61,9 @@ export function previousInjection(annotations: StringMap): PreviousInjection {
     return previous; // not ours to judge: a hand-written status names nothing we injected
   }
   if (!isRecord(status)) return previous;
-  for (const [key, set] of [['volumes', previous.volumes], ['imagePullSecrets', previous.imagePullSecrets]] as const) {
-    const list = status[key];
-    if (Array.isArray(list)) for (const name of list.slice(0, 256)) if (typeof name === 'string') set.add(name);
+  const listed = status['volumes'];
+  if (Array.isArray(listed)) {
+    for (const name of listed.slice(0, 256)) if (typeof name === 'string' && !appMounts.has(name)) previous.volumes.add(name);
   }
   return previous;
 }

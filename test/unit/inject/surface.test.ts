@@ -294,3 +294,21 @@ test('every option at once, injected twice: one istio-proxy, one istio-init, vol
     assert.deepEqual(twice, pod);
   }
 });
+
+test('a forged status listing the app\'s own volume and pull secret removes neither', () => {
+  const pod = samplePod({
+    annotations: { 'sidecar.istio.io/status': JSON.stringify({ volumes: ['secret-volume'], imagePullSecrets: ['own'] }) },
+    spec: {
+      containers: [{ name: 'sleep', image: 'curl', volumeMounts: [{ name: 'secret-volume', mountPath: '/s' }] }],
+      imagePullSecrets: [{ name: 'own' }],
+    },
+  });
+  const { pod: out } = injectAndApply(pod);
+  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy']);
+  assert.deepEqual(out.spec?.['imagePullSecrets'], [{ name: 'own' }]);
+  // Nor can a user volume take over the app's mounted volume by forging the status first.
+  const takeover = structuredClone(pod);
+  takeover.metadata!.annotations!['sidecar.istio.io/userVolume'] = '{"secret-volume":{"emptyDir":{}}}';
+  const outcome = injectPod(takeover, { values: defaultValues(), namespace: 'default' });
+  assert.ok(outcome.kind === 'deny' && /already in the pod/.test(outcome.errors[0]?.message ?? ''), JSON.stringify(outcome).slice(0, 200));
+});
