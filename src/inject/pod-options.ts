@@ -85,8 +85,18 @@ const MOUNT_KEYS = new Set(['name', 'mountPath', 'readOnly', 'subPath', 'subPath
 const MAX_USER_ITEMS = 64;
 const PROXY_WORK_DIR = '/etc/istio/proxy';
 
+/**
+ * Kubernetes caps all annotations of an object at 256 KiB, but checks that after mutating admission: the parsers
+ * here must not be handed megabytes first.
+ */
+export const MAX_STRUCTURED_ANNOTATION = 64 * 1024;
+
 /** Istio's two shapes: a JSON array of named items, or a JSON map from name to the rest of the item. */
 function namedItems(text: string, field: string, errors: OptionError[]): Array<Record<string, unknown>> {
+  if (text.length > MAX_STRUCTURED_ANNOTATION) {
+    errors.push({ field, message: `longer than ${MAX_STRUCTURED_ANNOTATION} characters` });
+    return [];
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -154,7 +164,9 @@ export function resolveSidecarOptions(
   // ProxyConfig: the mesh default (checked at load), then the pod's annotation over it.
   const meshDefault = checkProxyConfig(values.meshConfig.defaultConfig, 'meshConfig.defaultConfig').config;
   let podConfig: ProxyConfig = {};
-  if (Object.hasOwn(annotations, Annotation.proxyConfig)) {
+  if ((annotations[Annotation.proxyConfig]?.length ?? 0) > MAX_STRUCTURED_ANNOTATION) {
+    errors.push({ field: field(Annotation.proxyConfig), message: `longer than ${MAX_STRUCTURED_ANNOTATION} characters` });
+  } else if (Object.hasOwn(annotations, Annotation.proxyConfig)) {
     const parsed = parseProxyConfigAnnotation(annotations[Annotation.proxyConfig] as string, field(Annotation.proxyConfig));
     errors.push(...parsed.errors);
     podConfig = parsed.config;

@@ -312,3 +312,9 @@ test('a forged status listing the app\'s own volume and pull secret removes neit
   const outcome = injectPod(takeover, { values: defaultValues(), namespace: 'default' });
   assert.ok(outcome.kind === 'deny' && /already in the pod/.test(outcome.errors[0]?.message ?? ''), JSON.stringify(outcome).slice(0, 200));
 });
+
+test('structured annotations are bounded before they are parsed', () => {
+  const big = `proxyMetadata: {${Array.from({ length: 20_000 }, (_, i) => `K${i}: v`).join(', ')}}`;
+  assert.match(denied({ 'proxy.istio.io/config': big })[0]?.message ?? '', /longer than 65536 characters/);
+  assert.match(denied({ 'sidecar.istio.io/userVolume': `[${'{"name":"a","emptyDir":{}},'.repeat(5000)}{}]` })[0]?.message ?? '', /longer than/);
+});
