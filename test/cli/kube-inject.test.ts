@@ -57,9 +57,10 @@ test('an invalid annotation fails with the object, the field path and exit 1, an
   assert.match(result.stderr, /bad-annotation\.yaml:1: deployment\/bad: spec\.template\.metadata\.annotations\[traffic\.sidecar\.istio\.io\/excludeOutboundIPRanges\]: "\*" is not allowed in an exclude list \("10\.0\.0\.0\/8,\*"\)/);
 });
 
-test('broken YAML names the file, the document and the line', () => {
+test("broken YAML names the file, the document and the line, and is an input error (exit 2)", () => {
   const result = runMeshgate(['kube-inject', '-f', 'test/fixtures/kube-inject/broken.yaml']);
-  assert.equal(result.status, 1);
+  assert.equal(result.status, 2);
+  assert.equal(result.stdout, '');
   assert.match(result.stderr, /broken\.yaml:2: line \d+: /);
 });
 

@@ -148,7 +148,7 @@ test("the seed's ServiceEntries and VirtualService are accepted, on apply and on
 });
 
 const refusals: Array<[string, RegExp]> = [
-  ['partial-wildcard', /denied the request:[\s\S]*spec\.hosts\[0\]: partial wildcard/],
+  ['mid-wildcard', /denied the request:[\s\S]*spec\.hosts\[0\]: domain name invalid/],
   ['port-too-big', /denied the request:[\s\S]*spec\.ports\[0\]\.number: port number must be in the range 1\.\.65535 \(70000\)/],
   ['bad-timeout', /denied the request:[\s\S]*spec\.http\[0\]\.timeout: .*\("3 seconds"\)/],
   // The CRD's structural schema (required: destination) answers before the webhook; both name the field.
@@ -165,6 +165,32 @@ for (const [name, message] of refusals) {
     }
   });
 }
+
+test('current Istio fields pass the CRD and reach the webhook: DYNAMIC_DNS accepted, a 0s retry backoff refused (not pruned)', () => {
+  const dynamic = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: dynamic-dns, namespace: default}
+spec:
+  hosts: ["*.example.com"]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DYNAMIC_DNS
+`;
+  const accepted = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], dynamic);
+  assert.equal(accepted.status, 0, accepted.stderr);
+  const backoff = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: zero-backoff, namespace: default}
+spec:
+  hosts: [reviews.example.com]
+  http:
+  - retries: {attempts: 2, backoff: 0s}
+    route:
+    - destination: {host: reviews.example.com}
+`;
+  const refused = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], backoff);
+  assert.notEqual(refused.status, 0, 'a 0s backoff was accepted: the CRD pruned it or the webhook did not check it');
+  assert.match(refused.stderr, /spec\.http\[0\]\.retries\.backoff: duration must be at least 1ms/);
+});
 
 test('meshgate ranges --platform auto finds the API server\'s service range', () => {
   const result = discoverWithCli(cp.kubeconfig);
