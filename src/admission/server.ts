@@ -41,14 +41,15 @@ export interface RunningWebhook {
 
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { logger } = options;
+  // A bad --values file throws here, before anything else is done (the CLI exits 2 with the key path): values are
+  // checked once, at load.
+  let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
   if (!options.plainHttp) {
     const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
     if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
   }
   let tlsLoaded = true;
 
-  // A bad --values file throws here (the CLI exits 2 with the key path): values are checked once, at load.
-  let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
   const metrics = createWebhookMetrics();
   const valuesRejected = new Counter({ name: 'meshgate_values_rejected_total',
     help: 'Injector values (ConfigMap updates) refused at load; the last good values stay in force', registers: [metrics.registry] });

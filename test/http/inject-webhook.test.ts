@@ -4,7 +4,7 @@ import request from 'supertest';
 import jsonpatch from 'jsonpatch';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { review, samplePod } from '../helpers/pods.ts';
@@ -114,7 +114,9 @@ test('a bad --values file fails the start with the key path', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'meshgate-values-'));
   const file = join(dir, 'values.yaml');
   writeFileSync(file, 'global:\n  proxy:\n    includeIPRanges: "10.0.0.0/99"\n');
-  await assert.rejects(startTestWebhook({ valuesFile: file }), /values\.yaml: global\.proxy\.includeIPRanges: invalid CIDR "10\.0\.0\.0\/99"/);
+  const certDir = join(dir, 'certs');
+  await assert.rejects(startTestWebhook({ valuesFile: file, certDir }), /values\.yaml: global\.proxy\.includeIPRanges: invalid CIDR "10\.0\.0\.0\/99"/);
+  assert.equal(existsSync(certDir), false, 'nothing is done before the values load');
 });
 
 /** A fake API server serving one istio-sidecar-injector ConfigMap (list + watch, as client-node's informer asks). */
