@@ -74,6 +74,20 @@ test('usage errors exit 2', () => {
   assert.match(badValues.stderr, /values\.yaml: ENOENT/);
 });
 
+test('a bad value in --values: exit 2 naming the values file and key, never the workload (issue 9 defect 2)', () => {
+  const result = runMeshgate(['kube-inject', '-f', 'samples/sleep/sleep.yaml', '--values', 'test/fixtures/kube-inject/bad-range-values.yaml']);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /bad-range-values\.yaml: global\.proxy\.includeIPRanges: invalid CIDR "10\.0\.0\.0\/99"/);
+  assert.doesNotMatch(result.stderr, /spec\.template/);
+  assert.equal(result.stdout, '');
+});
+
+test('an unknown key in --values: exit 2 with the key path and a hint (issue 9 defect 7)', () => {
+  const result = runMeshgate(['kube-inject', '-f', 'samples/sleep/sleep.yaml', '--values', 'test/fixtures/kube-inject/unknown-key-values.yaml']);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /unknown-key-values\.yaml: global\.proxy\.tracer: not a value meshgate implements/);
+});
+
 test('--values sets the ranges for kube-inject', () => {
   const result = runMeshgate(['kube-inject', '-f', 'samples/sleep/sleep.yaml', '--values', 'test/fixtures/kube-inject/values.yaml']);
   assert.equal(result.status, 0, result.stderr);
