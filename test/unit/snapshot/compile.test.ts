@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileSnapshot, type SnapshotInput } from '../../../src/snapshot/compile.ts';
+import { compileManifests } from '../../../src/snapshot/from-directory.ts';
 import { DEFAULT_RETRY_ON } from '../../../src/snapshot/http-routes.ts';
 import { se, vs } from './fixtures.ts';
 
@@ -98,4 +99,26 @@ test('compileSnapshotWithText gives the document\'s exact JSON', async () => {
   const { snapshot, text } = compileSnapshotWithText(everything());
   assert.equal(text, JSON.stringify(snapshot));
   assert.deepEqual(snapshot, compileSnapshot(everything()));
+});
+
+test('manifests with resolution DYNAMIC_DNS compile (the file source no longer refuses them): DNS of the name asked for', () => {
+  const manifest = se('dyn', { hosts: ['*.dyn.example'], resolution: 'DYNAMIC_DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] });
+  const { snapshot, problems } = compileManifests([{ source: 'f.yaml', values: [manifest] }], undefined);
+  assert.deepEqual(problems, []);
+  const cluster = snapshot.clusters['outbound|80||*.dyn.example'];
+  assert.equal(cluster?.resolution, 'DYNAMIC_DNS');
+  assert.deepEqual(cluster?.upstream, { kind: 'dns', host: null, port: 80 });
+});
+
+test('a partial wildcard host is left out with the reason at its field path; the entry\'s other hosts still apply', () => {
+  const manifest = se('mixed', { hosts: ['*.nytimes.com', '*washingtonpost.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] });
+  const { snapshot, problems } = compileManifests([{ source: 'f.yaml', values: [manifest] }], undefined);
+  assert.deepEqual(Object.keys(snapshot.clusters), ['outbound|80||*.nytimes.com']);
+  assert.equal(snapshot.problems.length, 1);
+  assert.equal(snapshot.problems[0]!.source.path, 'spec.hosts[1]');
+  assert.match(snapshot.problems[0]!.message, /"\*washingtonpost\.com" is a partial wildcard: Istio matches it as a suffix of the HTTP Host.*left out/);
+  assert.equal(problems.length, 1, 'meshgate compile lists it on stderr');
+  const only = compileSnapshot(input({ serviceEntries: [se('only', { hosts: ['*foo.com'], ports: [{ number: 80, name: 'http' }] })] }));
+  assert.deepEqual(only.clusters, {});
+  assert.equal(only.problems.length, 1, 'an entry whose only host is a partial wildcard: one problem, nothing compiled');
 });
