@@ -122,3 +122,32 @@ test('a partial wildcard host is left out with the reason at its field path; the
   assert.deepEqual(only.clusters, {});
   assert.equal(only.problems.length, 1, 'an entry whose only host is a partial wildcard: one problem, nothing compiled');
 });
+
+test('VirtualService short names are qualified as Istio does: <name>.<the VirtualService\'s namespace>.svc.<cluster domain>', () => {
+  const spec = {
+    hosts: ['reviews', 'api.example.com', '*', '10.0.0.1'],
+    http: [{ route: [{ destination: { host: 'ratings' } }], mirror: { host: 'shadow' }, mirrors: [{ destination: { host: 'shadow2' } }] }],
+    tls: [{ match: [{ sniHosts: ['sni-short'] }], route: [{ destination: { host: 'tls-backend' } }] }],
+    tcp: [{ route: [{ destination: { host: 'db.other' } }] }],
+  };
+  const compiled = compileSnapshot(input({ virtualServices: [vs('r', spec, 'shop')] }));
+  assert.deepEqual(compiled.problems, []);
+  const [virtualService] = compiled.virtualServices;
+  assert.deepEqual(virtualService!.hosts, ['reviews.shop.svc.cluster.local', 'api.example.com', '*', '10.0.0.1']);
+  assert.equal(virtualService!.http[0]!.route[0]!.host, 'ratings.shop.svc.cluster.local');
+  assert.deepEqual(virtualService!.http[0]!.mirrors.map((m) => m.host), ['shadow.shop.svc.cluster.local', 'shadow2.shop.svc.cluster.local']);
+  assert.deepEqual(virtualService!.tls[0]!.match[0]!.sniHosts, ['sni-short'], 'an SNI host is a name on the wire: never qualified');
+  assert.equal(virtualService!.tls[0]!.route[0]!.host, 'tls-backend.shop.svc.cluster.local');
+  assert.equal(virtualService!.tcp[0]!.route[0]!.host, 'db.other', 'a dotted name is taken as written');
+  assert.deepEqual(Object.keys(compiled.virtualServiceHosts.exact).sort(), ['10.0.0.1', 'api.example.com', 'reviews.shop.svc.cluster.local']);
+  const domain = compileSnapshot({ ...input({ virtualServices: [vs('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, 'shop')] }), clusterDomain: 'corp.internal' });
+  assert.deepEqual(domain.virtualServices[0]!.hosts, ['reviews.shop.svc.corp.internal']);
+});
+
+test('the same short name in two namespaces is two hosts, as in Istio; a malformed host is still refused with its path', () => {
+  const twice = compileSnapshot(input({ virtualServices: [vs('a', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, 'one'), vs('b', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, 'two')] }));
+  assert.deepEqual(Object.keys(twice.virtualServiceHosts.exact).sort(), ['reviews.one.svc.cluster.local', 'reviews.two.svc.cluster.local']);
+  const bad = compileSnapshot(input({ virtualServices: [vs('bad', { hosts: ['reviews', 7], http: [{ route: [{ destination: { host: 'reviews' } }] }] })] }));
+  assert.deepEqual(bad.virtualServices, []);
+  assert.equal(bad.problems[0]!.source.path, 'spec.hosts[1]');
+});
