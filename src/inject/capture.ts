@@ -28,6 +28,11 @@ export interface CaptureSettings {
   excludeInboundPorts: string;
   /** 0: no status port, no readiness or startup probe. */
   statusPort: number;
+  /**
+   * For the AdmissionReview: a pod annotation's CIDR written with host bits (`10.0.0.1/24`), naming the network it
+   * matches. It is still passed to iptables as written, as Istio does. Values are warned about once, at load.
+   */
+  warnings: string[];
 }
 
 export interface CaptureError {
@@ -60,12 +65,18 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
   const include = pick(annotations, Annotation.includeOutboundIPRanges, proxy.includeIPRanges, auto);
   const exclude = pick(annotations, Annotation.excludeOutboundIPRanges, proxy.excludeIPRanges, { value: '', source: 'default' });
 
+  const warnings: string[] = [];
+  const warnAboutHostBits = (key: string, setting: Setting, check: ReturnType<typeof checkCidrList>): void => {
+    if (check.ok && setting.source === 'annotation') for (const w of check.warnings) warnings.push(`metadata.annotations[${key}]: ${w}`);
+  };
   const includeCheck = checkCidrList(include.value, true);
+  warnAboutHostBits(Annotation.includeOutboundIPRanges, include, includeCheck);
   if (!includeCheck.ok) {
     errors.push({ field: field(Annotation.includeOutboundIPRanges, include.source, 'global.proxy.includeIPRanges'),
       value: include.value, message: `invalid CIDR ${JSON.stringify(includeCheck.bad)}` });
   }
   const excludeCheck = checkCidrList(exclude.value, false);
+  warnAboutHostBits(Annotation.excludeOutboundIPRanges, exclude, excludeCheck);
   if (!excludeCheck.ok) {
     errors.push({ field: field(Annotation.excludeOutboundIPRanges, exclude.source, 'global.proxy.excludeIPRanges'),
       value: exclude.value, message: excludeCheck.bad === '*'
@@ -116,6 +127,7 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
       includeInboundPorts,
       excludeInboundPorts,
       statusPort,
+      warnings,
     },
   };
 }

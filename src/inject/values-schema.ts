@@ -8,7 +8,7 @@ import { checkProxyConfig } from './proxy-config.ts';
  * loaded (file at start, ConfigMap on each change): a bad value never reaches a pod, and an unknown key (an Istio
  * value meshgate does not implement, or a typo) is refused with its path instead of being ignored.
  */
-type LeafCheck = (value: unknown) => { value: unknown } | { error: string };
+type LeafCheck = (value: unknown) => { value: unknown; warnings?: string[] } | { error: string };
 type Node = { leaf: LeafCheck } | { children: Record<string, Node> };
 
 export interface ValuesProblem {
@@ -36,7 +36,8 @@ const cidrList = (allowWildcard: boolean, allowAuto: boolean): LeafCheck => (v) 
   if ('error' in text) return text;
   if (allowAuto && text.value === 'auto') return text;
   const check = checkCidrList(text.value as string, allowWildcard);
-  if (check.ok) return text;
+  // Host bits (`10.0.0.1/24`) are valid, as in Istio, and kept as written; the loader reports the network they match.
+  if (check.ok) return { value: text.value, warnings: check.warnings };
   return fail(check.bad === '*' ? '"*" is not allowed in an exclude list' : `invalid CIDR ${JSON.stringify(check.bad)} (expected ${allowAuto ? 'auto, ' : ''}${allowWildcard ? '*, ' : ''}"" or comma-separated CIDRs such as 10.96.0.0/12)`);
 };
 const portList = (allowWildcard: boolean): LeafCheck => (v) => {
@@ -150,10 +151,12 @@ function unknownKeyHint(key: string, known: string[]): string {
 
 /**
  * Checks `values` against the schema, returning the normalised values (numbers turned into strings where Istio
- * takes strings) and every problem with its key path. Null entries count as absent, as Helm treats them.
+ * takes strings), every problem and every warning (valid, but worth saying) with its key path. Null entries count as
+ * absent, as Helm treats them.
  */
-export function checkValuesTree(values: unknown): { values: unknown; problems: ValuesProblem[] } {
+export function checkValuesTree(values: unknown): { values: unknown; problems: ValuesProblem[]; warnings: ValuesProblem[] } {
   const problems: ValuesProblem[] = [];
+  const warnings: ValuesProblem[] = [];
   const walk = (node: Node, value: unknown, path: string): unknown => {
     if ('leaf' in node) {
       const result = node.leaf(value);
@@ -161,6 +164,7 @@ export function checkValuesTree(values: unknown): { values: unknown; problems: V
         problems.push({ path, message: result.error });
         return value;
       }
+      for (const message of result.warnings ?? []) warnings.push({ path, message });
       return result.value;
     }
     if (!isRecord(value)) {
@@ -181,5 +185,5 @@ export function checkValuesTree(values: unknown): { values: unknown; problems: V
     return out;
   };
   const normalised = walk(VALUES_SCHEMA, values, '');
-  return { values: normalised, problems };
+  return { values: normalised, problems, warnings };
 }

@@ -65,17 +65,26 @@ function deepMerge(base: unknown, override: unknown): unknown {
   return merged;
 }
 
+/** Where a valid value worth a word (a CIDR with host bits) is reported at load; one line, naming the key. */
+export type ValuesWarning = (message: string) => void;
+
+/** The default: one stderr line, for the webhook's log and for kube-inject's user alike. */
+export const warnOnStderr: ValuesWarning = (message) => {
+  process.stderr.write(`warning: injector values: ${message}\n`);
+};
+
 /** Checks every value at load, so a bad or unknown key fails there with its path, never on the first pod. */
-function checkValues(values: Record<string, unknown>): InjectorValues {
-  const { values: normalised, problems } = checkValuesTree(values);
+function checkValues(values: Record<string, unknown>, origin: string, warn: ValuesWarning): InjectorValues {
+  const { values: normalised, problems, warnings } = checkValuesTree(values);
   if (problems.length > 0) throw new ValuesError(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  for (const w of warnings) warn(`${origin}: ${w.path}: ${w.message}`);
   return normalised as InjectorValues;
 }
 
 let cachedDefaults: InjectorValues | undefined;
 
 export function defaultValues(): InjectorValues {
-  cachedDefaults ??= checkValues(structuredClone(DEFAULT_VALUES) as unknown as Record<string, unknown>);
+  cachedDefaults ??= checkValues(structuredClone(DEFAULT_VALUES) as unknown as Record<string, unknown>, 'defaults', warnOnStderr);
   return structuredClone(cachedDefaults);
 }
 
@@ -83,12 +92,12 @@ export function defaultValues(): InjectorValues {
  * Accepts the values themselves or an istio-sidecar-injector ConfigMap (its `data.values`, JSON or YAML, and the
  * `policy`/selectors of `data.config`), and merges them over the embedded defaults.
  */
-export function valuesFromDocument(document: unknown, origin: string): InjectorValues {
+export function valuesFromDocument(document: unknown, origin: string, warn: ValuesWarning = warnOnStderr): InjectorValues {
   let overrides: unknown = document ?? {};
   if (isRecord(overrides) && overrides['kind'] === 'ConfigMap') overrides = valuesFromConfigMap(overrides, origin);
   if (!isRecord(overrides)) throw new ValuesError(`${origin}: expected a mapping of injector values`);
   try {
-    return checkValues(deepMerge(defaultValues(), overrides) as Record<string, unknown>);
+    return checkValues(deepMerge(defaultValues(), overrides) as Record<string, unknown>, origin, warn);
   } catch (error) {
     if (error instanceof ValuesError) throw new ValuesError(`${origin}: ${error.message}`);
     throw error;
@@ -126,14 +135,14 @@ function parseYamlOrThrow(text: string, origin: string): unknown {
   }
 }
 
-export function loadValuesFile(path: string): InjectorValues {
+export function loadValuesFile(path: string, warn: ValuesWarning = warnOnStderr): InjectorValues {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ValuesError(`${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  return valuesFromDocument(parseYamlOrThrow(text, path), path);
+  return valuesFromDocument(parseYamlOrThrow(text, path), path, warn);
 }
 
 /** Istio's image rule: a value with "/" is a full reference, otherwise hub/image:tag. */

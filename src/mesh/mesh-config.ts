@@ -21,6 +21,16 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = { outboundTrafficPolicy: { mode: 
 
 export class MeshConfigError extends Error {}
 
+/**
+ * Istio's third mode (1.31) has no place in the ProxySnapshot: the format (docs/snapshot.schema.json, the contract with
+ * the Rust data plane) has no policy value for "resolve the Host of unknown HTTP", and a ServiceEntry-like stand-in
+ * cannot cover every port. Refused with Istio's meaning, so the user knows what is missing, until the format grows it.
+ */
+export const ALLOW_ANY_DYNAMIC_DNS_REFUSED = 'mesh config: outboundTrafficPolicy.mode ALLOW_ANY_DYNAMIC_DNS is not supported. In Istio it '
+  + 'sends plaintext HTTP for hosts outside the registry through Envoy\'s dynamic forward proxy (the Host header resolved '
+  + 'at request time, optional upstream TLS from outboundTrafficPolicy.tls) and passes TLS and TCP through as ALLOW_ANY '
+  + 'does; meshgate\'s snapshot format (v1) cannot express it. Use ALLOW_ANY, or REGISTRY_ONLY with DYNAMIC_DNS ServiceEntries';
+
 /** Parses the `mesh` YAML text. An absent policy is ALLOW_ANY (Istio's default); an unknown mode is an error. */
 export function parseMeshConfig(text: string | undefined): MeshConfig {
   if (text === undefined || text.trim() === '') return structuredClone(DEFAULT_MESH_CONFIG);
@@ -35,6 +45,7 @@ export function parseMeshConfig(text: string | undefined): MeshConfig {
   const policy = document['outboundTrafficPolicy'] ?? {};
   if (!isRecord(policy)) throw new MeshConfigError('mesh config: outboundTrafficPolicy must be a mapping');
   const mode = policy['mode'] ?? 'ALLOW_ANY';
+  if (mode === 'ALLOW_ANY_DYNAMIC_DNS') throw new MeshConfigError(ALLOW_ANY_DYNAMIC_DNS_REFUSED);
   if (mode !== 'ALLOW_ANY' && mode !== 'REGISTRY_ONLY') {
     throw new MeshConfigError(`mesh config: outboundTrafficPolicy.mode must be ALLOW_ANY or REGISTRY_ONLY, got ${JSON.stringify(mode)}`);
   }

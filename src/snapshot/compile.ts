@@ -10,6 +10,8 @@ export interface SnapshotInput {
   /** Visible to the proxy (exportTo already applied by the caller), in precedence order: the first to claim a host wins. */
   serviceEntries: ServiceEntry[];
   virtualServices: VirtualService[];
+  /** For VirtualService short names (`reviews` → `reviews.<namespace>.svc.<clusterDomain>`); default `cluster.local`. */
+  clusterDomain?: string;
 }
 
 /** meshgate's defaults where the mesh config is silent: the access log on stdout (as before), Istio's 5 s drain. */
@@ -42,7 +44,7 @@ export function compileSnapshot(input: SnapshotInput): ProxySnapshot {
 export function compileSnapshotWithText(input: SnapshotInput): { snapshot: ProxySnapshot; text: string } {
   const problems: Problem[] = [];
   const registry = compileRegistry(input.serviceEntries, problems);
-  const routes = compileVirtualServices(input.virtualServices, problems);
+  const routes = compileVirtualServices(input.virtualServices, problems, input.clusterDomain);
   const body = { mesh: meshSettings(input.mesh), ...registry, ...routes, problems };
   const bodyText = JSON.stringify(body);
   const version = `sha256:${createHash('sha256').update(bodyText).digest('hex')}`;

@@ -1,3 +1,4 @@
+import { wildcardShape } from '../mesh/host-match.ts';
 import type { Port, ServiceEntry, WorkloadEntry } from '../mesh/resources.ts';
 import { canonicalCidr, cidrPrefix, parseIp } from './address.ts';
 import { HostTable } from './host-index.ts';
@@ -30,10 +31,20 @@ export function normalizeName(host: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
-/** `*` or `*.suffix`; anything else with a `*` is a partial wildcard (refused, as it once crash-looped Istio). */
+/** A name, `*` or `*.suffix`: the hosts a snapshot can hold (docs/snapshot.schema.json, `Host`). */
 export function isValidHostPattern(host: string): boolean {
   if (host === '') return false;
-  return !host.includes('*') || host === '*' || (host.startsWith('*.') && host.length > 2 && !host.slice(1).includes('*'));
+  const shape = wildcardShape(host);
+  return shape === 'none' || shape === 'all' || shape === 'labels';
+}
+
+/**
+ * Why a partial wildcard host (`*foo.com`), which admission accepts with a warning, is not in the snapshot: its
+ * format has no way to say it (a schema change, for the data plane to match it), so it is left out and said so.
+ */
+function partialWildcardMessage(raw: unknown): string {
+  return `${JSON.stringify(raw)} is a partial wildcard: Istio matches it as a suffix of the HTTP Host, but snapshot v1 `
+    + 'holds only names, "*" and "*.suffix", so this host is left out (the entry\'s other hosts apply)';
 }
 
 /** The declared protocol, else the port name's prefix (`http-web`), else UNSPECIFIED (the proxy sniffs). */
@@ -78,9 +89,14 @@ function entryParts(se: ServiceEntry, problems: Problem[]): EntryParts | undefin
   const hosts: string[] = [];
   for (const [i, raw] of spec.hosts.entries()) {
     const host = typeof raw === 'string' ? normalizeName(raw) : '';
+    if (host !== '' && wildcardShape(host) === 'partial') {
+      problems.push({ source: ref(`spec.hosts[${i}]`), message: partialWildcardMessage(raw) });
+      continue;
+    }
     if (!isValidHostPattern(host)) return refuse(`spec.hosts[${i}]`, `${JSON.stringify(raw)} is not a host name or a * / *.suffix wildcard`);
     hosts.push(host);
   }
+  if (hosts.length === 0) return undefined; // every host was a partial wildcard, each reported above
   const resolution = (spec.resolution ?? 'NONE') as Resolution;
   if (!RESOLUTIONS.has(resolution)) return refuse('spec.resolution', `${JSON.stringify(resolution)} is not one of ${[...RESOLUTIONS].join(', ')}`);
   const endpoints = Array.isArray(spec.endpoints) ? spec.endpoints.filter((e): e is WorkloadEntry => typeof e === 'object' && e !== null) : [];

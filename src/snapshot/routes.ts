@@ -4,6 +4,7 @@ import { HostTable } from './host-index.ts';
 import { httpRoute } from './http-routes.ts';
 import { identify } from './identity.ts';
 import { normalizeName, isValidHostPattern } from './registry.ts';
+import { DEFAULT_CLUSTER_DOMAIN, qualifyShortNames } from './short-names.ts';
 import { appliesToMesh, isObj, list, MESH_GATEWAY, port, Refused, sourceFields, text, omitUndefined, weighted, type Obj } from './route-fields.ts';
 import type { L4Destination, Problem, SnapshotVirtualService, SourceRef, TcpMatch, TcpRoute, TlsMatch, TlsRoute, VirtualServiceHostIndex } from './types.ts';
 
@@ -70,8 +71,11 @@ export interface CompiledVirtualServices {
   virtualServiceHosts: VirtualServiceHostIndex;
 }
 
-/** The VirtualServices that apply to sidecars, in input order; the first to claim a host keeps it. */
-export function compileVirtualServices(list: VirtualService[], problems: Problem[]): CompiledVirtualServices {
+/**
+ * The VirtualServices that apply to sidecars, in input order; the first to claim a host keeps it. Short names are
+ * qualified with the VirtualService's namespace and `clusterDomain` first (short-names.ts).
+ */
+export function compileVirtualServices(list: VirtualService[], problems: Problem[], clusterDomain = DEFAULT_CLUSTER_DOMAIN): CompiledVirtualServices {
   const out: SnapshotVirtualService[] = [];
   const byHost = new HostTable<number>();
   for (const vs of list) {
@@ -81,7 +85,7 @@ export function compileVirtualServices(list: VirtualService[], problems: Problem
     if (Array.isArray(gateways) && gateways.length > 0 && !gateways.includes(MESH_GATEWAY)) continue; // gateway-only
     let compiled: SnapshotVirtualService;
     try {
-      compiled = virtualService(spec, ref);
+      compiled = virtualService(spec && qualifyShortNames(spec, namespace, clusterDomain), ref);
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
       problems.push({ source: ref(error.path), message: `${error.message}; the VirtualService is left out` });

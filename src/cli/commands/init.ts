@@ -50,6 +50,7 @@ export function registerInit(program: Command): void {
         process.exitCode = ExitCode.usage;
         return;
       }
+      for (const warning of parsed.warnings) process.stderr.write(`meshgate init: warning: ${warning}\n`);
       if (opts.dryRun) {
         process.stderr.write('meshgate init: dry run: nothing changed\n');
         // Both families, labelled, so the output shows what ip6tables would get on a dual-stack pod.

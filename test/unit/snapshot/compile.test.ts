@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileSnapshot, type SnapshotInput } from '../../../src/snapshot/compile.ts';
+import { compileManifests } from '../../../src/snapshot/from-directory.ts';
 import { DEFAULT_RETRY_ON } from '../../../src/snapshot/http-routes.ts';
 import { se, vs } from './fixtures.ts';
 
@@ -98,4 +99,55 @@ test('compileSnapshotWithText gives the document\'s exact JSON', async () => {
   const { snapshot, text } = compileSnapshotWithText(everything());
   assert.equal(text, JSON.stringify(snapshot));
   assert.deepEqual(snapshot, compileSnapshot(everything()));
+});
+
+test('manifests with resolution DYNAMIC_DNS compile (the file source no longer refuses them): DNS of the name asked for', () => {
+  const manifest = se('dyn', { hosts: ['*.dyn.example'], resolution: 'DYNAMIC_DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] });
+  const { snapshot, problems } = compileManifests([{ source: 'f.yaml', values: [manifest] }], undefined);
+  assert.deepEqual(problems, []);
+  const cluster = snapshot.clusters['outbound|80||*.dyn.example'];
+  assert.equal(cluster?.resolution, 'DYNAMIC_DNS');
+  assert.deepEqual(cluster?.upstream, { kind: 'dns', host: null, port: 80 });
+});
+
+test('a partial wildcard host is left out with the reason at its field path; the entry\'s other hosts still apply', () => {
+  const manifest = se('mixed', { hosts: ['*.nytimes.com', '*washingtonpost.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] });
+  const { snapshot, problems } = compileManifests([{ source: 'f.yaml', values: [manifest] }], undefined);
+  assert.deepEqual(Object.keys(snapshot.clusters), ['outbound|80||*.nytimes.com']);
+  assert.equal(snapshot.problems.length, 1);
+  assert.equal(snapshot.problems[0]!.source.path, 'spec.hosts[1]');
+  assert.match(snapshot.problems[0]!.message, /"\*washingtonpost\.com" is a partial wildcard: Istio matches it as a suffix of the HTTP Host.*left out/);
+  assert.equal(problems.length, 1, 'meshgate compile lists it on stderr');
+  const only = compileSnapshot(input({ serviceEntries: [se('only', { hosts: ['*foo.com'], ports: [{ number: 80, name: 'http' }] })] }));
+  assert.deepEqual(only.clusters, {});
+  assert.equal(only.problems.length, 1, 'an entry whose only host is a partial wildcard: one problem, nothing compiled');
+});
+
+test('VirtualService short names are qualified as Istio does: <name>.<the VirtualService\'s namespace>.svc.<cluster domain>', () => {
+  const spec = {
+    hosts: ['reviews', 'api.example.com', '*', '10.0.0.1'],
+    http: [{ route: [{ destination: { host: 'ratings' } }], mirror: { host: 'shadow' }, mirrors: [{ destination: { host: 'shadow2' } }] }],
+    tls: [{ match: [{ sniHosts: ['sni-short'] }], route: [{ destination: { host: 'tls-backend' } }] }],
+    tcp: [{ route: [{ destination: { host: 'db.other' } }] }],
+  };
+  const compiled = compileSnapshot(input({ virtualServices: [vs('r', spec, 'shop')] }));
+  assert.deepEqual(compiled.problems, []);
+  const [virtualService] = compiled.virtualServices;
+  assert.deepEqual(virtualService!.hosts, ['reviews.shop.svc.cluster.local', 'api.example.com', '*', '10.0.0.1']);
+  assert.equal(virtualService!.http[0]!.route[0]!.host, 'ratings.shop.svc.cluster.local');
+  assert.deepEqual(virtualService!.http[0]!.mirrors.map((m) => m.host), ['shadow.shop.svc.cluster.local', 'shadow2.shop.svc.cluster.local']);
+  assert.deepEqual(virtualService!.tls[0]!.match[0]!.sniHosts, ['sni-short'], 'an SNI host is a name on the wire: never qualified');
+  assert.equal(virtualService!.tls[0]!.route[0]!.host, 'tls-backend.shop.svc.cluster.local');
+  assert.equal(virtualService!.tcp[0]!.route[0]!.host, 'db.other', 'a dotted name is taken as written');
+  assert.deepEqual(Object.keys(compiled.virtualServiceHosts.exact).sort(), ['10.0.0.1', 'api.example.com', 'reviews.shop.svc.cluster.local']);
+  const domain = compileSnapshot({ ...input({ virtualServices: [vs('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, 'shop')] }), clusterDomain: 'corp.internal' });
+  assert.deepEqual(domain.virtualServices[0]!.hosts, ['reviews.shop.svc.corp.internal']);
+});
+
+test('the same short name in two namespaces is two hosts, as in Istio; a malformed host is still refused with its path', () => {
+  const twice = compileSnapshot(input({ virtualServices: [vs('a', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, 'one'), vs('b', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }, 'two')] }));
+  assert.deepEqual(Object.keys(twice.virtualServiceHosts.exact).sort(), ['reviews.one.svc.cluster.local', 'reviews.two.svc.cluster.local']);
+  const bad = compileSnapshot(input({ virtualServices: [vs('bad', { hosts: ['reviews', 7], http: [{ route: [{ destination: { host: 'reviews' } }] }] })] }));
+  assert.deepEqual(bad.virtualServices, []);
+  assert.equal(bad.problems[0]!.source.path, 'spec.hosts[1]');
 });
