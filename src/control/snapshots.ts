@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { ClusterState } from './cluster-state.ts';
+import type { SnapshotCompiler } from './compile.ts';
+import { namespaceView } from './visibility.ts';
+
+/** Bodies smaller than this go uncompressed: under one packet, gzip saves nothing and costs CPU on both ends. */
+export const GZIP_MIN_BYTES = 1400;
+
+/** One namespace's snapshot as served: the bytes, their content hash, and the gzip of them made once on demand. */
+export class ServedSnapshot {
+  readonly version: string;
+  private gzipped: Buffer | undefined;
+
+  /** `same`: an earlier snapshot with these very bytes, whose version and gzip are reused. */
+  constructor(readonly namespace: string, readonly body: Buffer, readonly generation: number, private readonly same?: ServedSnapshot) {
+    // The version is the content: equal snapshots (a change elsewhere that this namespace cannot see) keep
+    // their version, so their sidecars are not woken.
+    this.version = same?.version ?? createHash('sha256').update(body).digest('base64url').slice(0, 32);
+  }
+
+  /** The gzip of the body, made once per version and shared by every sidecar that asks. */
+  gzip(): Buffer | undefined {
+    if (this.same) return this.same.gzip();
+    if (this.body.length < GZIP_MIN_BYTES) return undefined;
+    this.gzipped ??= gzipSync(this.body, { level: 6 });
+    return this.gzipped;
+  }
+}
+
+export interface SnapshotEvents {
+  compiled?(namespace: string, seconds: number): void;
+  failed?(namespace: string, error: Error): void;
+}
+
+/**
+ * The snapshots of the namespaces whose sidecars have asked, compiled from the cluster state. A namespace is
+ * compiled on its first request and recompiled when the state's generation moves; a compile that throws keeps the
+ * namespace's previous snapshot in force.
+ */
+export class SnapshotCache {
+  private readonly served = new Map<string, ServedSnapshot>();
+
+  constructor(
+    private readonly state: ClusterState,
+    private readonly compile: SnapshotCompiler,
+    private readonly events: SnapshotEvents = {},
+  ) {}
+
+  /** The namespace's current snapshot, compiled now if it is missing or stale. */
+  get(namespace: string): ServedSnapshot {
+    const current = this.served.get(namespace);
+    if (current && current.generation === this.state.generation) return current;
+    return this.build(namespace, current);
+  }
+
+  /** The snapshot last built, without compiling (for a waiter's comparison). */
+  peek(namespace: string): ServedSnapshot | undefined {
+    return this.served.get(namespace);
+  }
+
+  namespaces(): string[] {
+    return [...this.served.keys()];
+  }
+
+  /**
+   * Recompiles every known namespace at the current generation, yielding to the event loop between namespaces so
+   * requests and informer events are served meanwhile. Calls `changed` for each namespace whose version moved.
+   */
+  async refresh(changed: (snapshot: ServedSnapshot) => void): Promise<void> {
+    for (const namespace of this.namespaces()) {
+      const before = this.served.get(namespace);
+      if (before?.generation === this.state.generation) continue;
+      const after = this.build(namespace, before);
+      if (after.version !== before?.version) changed(after);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private build(namespace: string, previous: ServedSnapshot | undefined): ServedSnapshot {
+    const generation = this.state.generation;
+    const started = process.hrtime.bigint();
+    let snapshot: ServedSnapshot;
+    try {
+      const body = Buffer.from(JSON.stringify(this.compile(namespaceView(this.state.config(), namespace))));
+      snapshot = previous && previous.body.equals(body) ? new ServedSnapshot(namespace, previous.body, generation, previous) : new ServedSnapshot(namespace, body, generation);
+    } catch (error) {
+      this.events.failed?.(namespace, error as Error);
+      if (!previous) throw error;
+      // Keep serving the last good snapshot; marked current so the failure is not retried on every request.
+      snapshot = new ServedSnapshot(namespace, previous.body, generation, previous);
+    }
+    this.events.compiled?.(namespace, Number(process.hrtime.bigint() - started) / 1e9);
+    this.served.set(namespace, snapshot);
+    return snapshot;
+  }
+}
