@@ -13,10 +13,11 @@ export class ServedSnapshot {
   private gzipped: Buffer | undefined;
 
   /** `same`: an earlier snapshot with these very bytes, whose version and gzip are reused. */
-  constructor(readonly namespace: string, readonly body: Buffer, readonly generation: number, private readonly same?: ServedSnapshot) {
+  constructor(readonly namespace: string, readonly body: Buffer, readonly generation: number, private readonly same?: ServedSnapshot, ownVersion?: string) {
     // The version is the content: equal snapshots (a change elsewhere that this namespace cannot see) keep
-    // their version, so their sidecars are not woken.
-    this.version = same?.version ?? createHash('sha256').update(body).digest('base64url').slice(0, 32);
+    // their version, so their sidecars are not woken. A ProxySnapshot carries its own content hash (`version`,
+    // docs/snapshot.md): that is the ETag; anything else is hashed here.
+    this.version = same?.version ?? ownVersion ?? createHash('sha256').update(body).digest('base64url').slice(0, 32);
   }
 
   /** The gzip of the body, made once per version and shared by every sidecar that asks. */
@@ -82,8 +83,12 @@ export class SnapshotCache {
     const started = process.hrtime.bigint();
     let snapshot: ServedSnapshot;
     try {
-      const body = Buffer.from(JSON.stringify(this.compile(namespaceView(this.state.config(), namespace))));
-      snapshot = previous && previous.body.equals(body) ? new ServedSnapshot(namespace, previous.body, generation, previous) : new ServedSnapshot(namespace, body, generation);
+      const compiled = this.compile(namespaceView(this.state.config(), namespace));
+      const body = Buffer.from(JSON.stringify(compiled));
+      const own = (compiled as { version?: unknown } | null)?.version;
+      snapshot = previous && previous.body.equals(body)
+        ? new ServedSnapshot(namespace, previous.body, generation, previous)
+        : new ServedSnapshot(namespace, body, generation, undefined, typeof own === 'string' && /^[\x21\x23-\x7e]{1,128}$/.test(own) ? own : undefined);
     } catch (error) {
       this.events.failed?.(namespace, error as Error);
       if (!previous) throw error;
