@@ -8,3 +8,6 @@ import type { NamespaceInput } from './visibility.ts';
 export type SnapshotCompiler = (input: NamespaceInput) => unknown;
 
 export const passThrough: SnapshotCompiler = (input) => ({ mesh: input.mesh, serviceEntries: input.serviceEntries, virtualServices: input.virtualServices });
+
+/** What `meshgate control` compiles with. */
+export const defaultCompiler: SnapshotCompiler = passThrough;

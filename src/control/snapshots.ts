@@ -51,7 +51,7 @@ export class SnapshotCache {
   /** The namespace's current snapshot, compiled now if it is missing or stale. */
   get(namespace: string): ServedSnapshot {
     const current = this.served.get(namespace);
-    if (current && current.generation === this.state.generation) return current;
+    if (current && this.isCurrent(current)) return current;
     return this.build(namespace, current);
   }
 
@@ -71,11 +71,16 @@ export class SnapshotCache {
   async refresh(changed: (snapshot: ServedSnapshot) => void): Promise<void> {
     for (const namespace of this.namespaces()) {
       const before = this.served.get(namespace);
-      if (before?.generation === this.state.generation) continue;
+      if (before && this.isCurrent(before)) continue;
       const after = this.build(namespace, before);
       if (after.version !== before?.version) changed(after);
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Compiled after the last change this namespace can see (a change elsewhere does not make it stale). */
+  private isCurrent(snapshot: ServedSnapshot): boolean {
+    return snapshot.generation >= this.state.changedFor(snapshot.namespace);
   }
 
   private build(namespace: string, previous: ServedSnapshot | undefined): ServedSnapshot {

@@ -42,7 +42,9 @@ interface Claimant {
  * A short host (no dot, not a wildcard) in an Istio object means a Service of the object's namespace, as Istio
  * resolves it; the viewer sees it under the names its own search path would use.
  */
-function expandHosts(hosts: readonly string[], owner: string, viewer: string, clusterDomain: string): string[] {
+function expandHosts(hosts: string[], owner: string, viewer: string, clusterDomain: string): string[] {
+  // The common case (every host a FQDN or wildcard) allocates nothing: this runs per object per namespace.
+  if (hosts.every((h) => h.includes('.') || h === '*')) return hosts;
   const out: string[] = [];
   for (const host of hosts) {
     if (host.includes('.') || host === '*') out.push(host);
@@ -118,7 +120,7 @@ export function namespaceView(config: ClusterConfig, viewer: string): NamespaceI
     const owner = se.metadata.namespace ?? 'default';
     if (!isVisible(se.spec.exportTo, control.defaultServiceExportTo, owner, viewer)) continue;
     const hosts = expandHosts(se.spec.hosts, owner, viewer, clusterDomain);
-    entries.push({ entry: { ...se, spec: { ...se.spec, hosts } }, claim: { namespace: owner, name: `se/${se.metadata.name ?? ''}`, created: created(se.metadata), hosts } });
+    entries.push({ entry: hosts === se.spec.hosts ? se : { ...se, spec: { ...se.spec, hosts } }, claim: { namespace: owner, name: `se/${se.metadata.name ?? ''}`, created: created(se.metadata), hosts } });
   }
   for (const service of config.services) {
     if (!isVisible(service.exportTo, control.defaultServiceExportTo, service.namespace, viewer)) continue;
@@ -134,9 +136,9 @@ export function namespaceView(config: ClusterConfig, viewer: string): NamespaceI
     // A VirtualService bound only to gateways does not apply to sidecars (`mesh` is the sidecars' name).
     const gateways = vs.spec.gateways ?? [];
     if (gateways.length > 0 && !gateways.includes('mesh')) continue;
-    const hosts = expandHosts(vs.spec.hosts ?? [], owner, viewer, clusterDomain);
+    const hosts = vs.spec.hosts === undefined ? [] : expandHosts(vs.spec.hosts, owner, viewer, clusterDomain);
     const resolved = withDestinationsResolved(vs, owner, clusterDomain);
-    routes.push({ entry: { ...resolved, spec: { ...resolved.spec, hosts } }, claim: { namespace: owner, name: vs.metadata.name ?? '', created: created(vs.metadata), hosts } });
+    routes.push({ entry: hosts === vs.spec.hosts ? resolved : { ...resolved, spec: { ...resolved.spec, hosts } }, claim: { namespace: owner, name: vs.metadata.name ?? '', created: created(vs.metadata), hosts } });
   }
   const virtualServices = keepClaimed(routes, viewer, (entry, hosts) => ({ ...entry, spec: { ...entry.spec, hosts } }));
   return { mesh: control.mesh, serviceEntries, virtualServices };

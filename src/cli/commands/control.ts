@@ -38,7 +38,7 @@ export function registerControl(program: Command): void {
     .option('--token-cache-size <n>', 'TokenReview answers remembered', positive, 20_000)
     .option('--drain-seconds <n>', 'on SIGTERM, how long to wait for answered sidecars to disconnect', positive, 5)
     .action(async (opts: ControlFlags) => {
-      const [{ createLogger }, { startControl }, { startInformers, tokenReviewer }, { passThrough }] = await Promise.all([
+      const [{ createLogger }, { startControl }, { startInformers, tokenReviewer }, { defaultCompiler }] = await Promise.all([
         import('../../observability/logger.ts'),
         import('../../control/control.ts'),
         import('../../control/informers.ts'),
@@ -50,7 +50,7 @@ export function registerControl(program: Command): void {
       const meshConfigMap = { namespace: opts.istioNamespace, name: opts.meshConfigMap };
       const control = await startControl({
         port: opts.port, host: opts.host, certDir: opts.certDir, dnsNames: opts.dnsName, clusterDomain: opts.clusterDomain,
-        compile: passThrough,
+        compile: defaultCompiler,
         review: await tokenReviewer(opts.kubeconfig),
         auth: { audience: opts.audience, maxEntries: opts.tokenCacheSize, maxTrustMs: 10 * 60_000, refusalTtlMs: 10_000, maxInFlight: 64 },
         maxWaiters: opts.maxWaiters,
