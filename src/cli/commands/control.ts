@@ -13,7 +13,7 @@ interface ControlFlags {
   dnsName: string[];
   kubeconfig?: string;
   istioNamespace: string;
-  meshConfigMap: string;
+  meshConfigmap: string;
   clusterDomain: string;
   audience: string;
   maxWaiters: number;
@@ -47,7 +47,7 @@ export function registerControl(program: Command): void {
       const logger = createLogger('control');
       process.on('uncaughtException', (error) => logger.error({ err: error.stack ?? String(error) }, 'uncaught exception; continuing'));
       process.on('unhandledRejection', (error) => logger.error({ err: String(error) }, 'unhandled rejection; continuing'));
-      const meshConfigMap = { namespace: opts.istioNamespace, name: opts.meshConfigMap };
+      const meshConfigMap = { namespace: opts.istioNamespace, name: opts.meshConfigmap };
       const control = await startControl({
         port: opts.port, host: opts.host, certDir: opts.certDir, dnsNames: opts.dnsName, clusterDomain: opts.clusterDomain,
         compile: defaultCompiler,
