@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   init: async () => (await import('./commands/init.ts')).registerInit,
   proxy: async () => (await import('./commands/proxy.ts')).registerProxy,
   control: async () => (await import('./commands/control.ts')).registerControl,
+  compile: async () => (await import('./commands/compile.ts')).registerCompile,
 };
 
 export async function buildProgram(argv: string[]): Promise<Command> {
