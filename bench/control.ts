@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCertificates } from '../src/admission/tls.ts';
 import { ClusterState } from '../src/control/cluster-state.ts';
-import { defaultCompiler, passThrough } from '../src/control/compile.ts';
+import { defaultCompiler } from '../src/control/compile.ts';
 import { SnapshotCache } from '../src/control/snapshots.ts';
 import { benchObjects, namespaceName, NAMESPACES } from './control-fixtures.ts';
 
 const SIDECARS = Number(process.env.BENCH_SIDECARS ?? 5000);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 5);
-const compilerName = defaultCompiler === passThrough ? 'stand-in (pass-through view; src/snapshot compiler not merged)' : 'compileSnapshot';
+const compilerName = 'compileSnapshot (src/snapshot)';
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);

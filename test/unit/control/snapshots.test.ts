@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterState } from '../../../src/control/cluster-state.ts';
-import { passThrough, type SnapshotCompiler } from '../../../src/control/compile.ts';
+import { defaultCompiler, passThrough, type SnapshotCompiler } from '../../../src/control/compile.ts';
 import { SnapshotCache } from '../../../src/control/snapshots.ts';
 import type { NamespaceInput } from '../../../src/control/visibility.ts';
 
@@ -72,4 +72,16 @@ test('an invalid update is refused and the previous version stays; a bad mesh Co
   assert.match(problems[0] ?? '', /ServiceEntry a\/x: spec.hosts must be a non-empty list of names; keeping the last good version/);
   assert.equal(state.remove('MeshConfigMap', {}), true);
   assert.equal(state.config().control.mesh.outboundTrafficPolicy.mode, 'ALLOW_ANY');
+});
+
+test('with the ProxySnapshot compiler the version is the snapshot\'s own content hash, and the view reaches it', () => {
+  const state = new ClusterState('cluster.local');
+  state.upsert('ServiceEntry', se('a', 'x', undefined));
+  state.upsert('Service', { metadata: { namespace: 'a', name: 'reviews' }, spec: { clusterIP: '10.96.0.7', ports: [{ name: 'http', port: 9080 }] } });
+  const served = new SnapshotCache(state, defaultCompiler).get('a');
+  const document = JSON.parse(served.body.toString()) as { apiVersion: string; version: string; hosts: { exact: Record<string, unknown> } };
+  assert.equal(document.apiVersion, 'meshgate.io/snapshot/v1');
+  assert.equal(served.version, document.version);
+  assert.match(served.version, /^sha256:[0-9a-f]{64}$/);
+  for (const host of ['x.example.com', 'reviews.a.svc.cluster.local', 'reviews.a', 'reviews']) assert.ok(host in document.hosts.exact, host);
 });
