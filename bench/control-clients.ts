@@ -37,15 +37,19 @@ for (let i = 0; i < count; i += 1) {
   if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
 }
 
-process.on('message', async (message: { type: string; since?: string; timeoutMs?: number }) => {
+process.on('message', async (message: { type: string; since?: string; timeoutMs?: number; namespace?: string }) => {
   if (message.type === 'synced') {
     process.send?.({ type: 'synced', synced: sidecars.filter((s) => s.version !== '').length, errors: sidecars.reduce((n, s) => n + s.errors, 0) });
   } else if (message.type === 'collect') {
     const since = BigInt(message.since ?? '0');
     const deadline = Date.now() + (message.timeoutMs ?? 10_000);
-    while (Date.now() < deadline && sidecars.some((s) => s.received < since)) await new Promise((r) => setTimeout(r, 20));
-    const latenciesMs = sidecars.filter((s) => s.received >= since).map((s) => Number(s.received - since) / 1e6);
-    process.send?.({ type: 'collected', latenciesMs, missing: sidecars.length - latenciesMs.length });
+    // A namespace-local change: only that namespace's sidecars are expected to move.
+    const expected = message.namespace ? sidecars.filter((s) => s.namespace === message.namespace) : sidecars;
+    while (Date.now() < deadline && expected.some((s) => s.received < since)) await new Promise((r) => setTimeout(r, 20));
+    const latenciesMs = expected.filter((s) => s.received >= since).map((s) => Number(s.received - since) / 1e6);
+    // Sidecars of other namespaces that received something: they should not have (a change they cannot see).
+    const spurious = message.namespace ? sidecars.filter((s) => s.namespace !== message.namespace && s.received >= since).length : 0;
+    process.send?.({ type: 'collected', latenciesMs, missing: expected.length - latenciesMs.length, spurious });
   }
 });
 process.send?.({ type: 'started' });

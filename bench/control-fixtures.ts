@@ -36,3 +36,11 @@ export function changeObject(n: number): unknown {
     spec: { hosts: [`change-${n}.example.com`], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS', exportTo: ['*'] },
   };
 }
+
+/** A change one namespace sees: a ServiceEntry exported to its own namespace only. */
+export function localChangeObject(n: number, namespace: string): unknown {
+  return {
+    apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', metadata: { namespace, name: `local-change-${n}` },
+    spec: { hosts: [`local-change-${n}.example.com`], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS', exportTo: ['.'] },
+  };
+}

@@ -5,7 +5,7 @@ import { silentLogger } from '../src/observability/logger.ts';
 import { defaultCompiler } from '../src/control/compile.ts';
 import { startControl } from '../src/control/control.ts';
 import type { InformerEvents } from '../src/control/informers.ts';
-import { benchObjects, changeObject } from './control-fixtures.ts';
+import { benchObjects, changeObject, localChangeObject } from './control-fixtures.ts';
 
 const certDir = process.argv[2] as string;
 let events: InformerEvents | undefined;
@@ -20,11 +20,11 @@ for (const { kind, object } of benchObjects()) events?.upsert(kind, object);
 await control.settled();
 
 const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-process.on('message', (message: { type: string; n?: number }) => {
+process.on('message', (message: { type: string; n?: number; namespace?: string }) => {
   if (message.type === 'change') {
     const cpuBefore = cpuMs();
     const at = process.hrtime.bigint();
-    events?.upsert('ServiceEntry', changeObject(message.n ?? 0));
+    events?.upsert('ServiceEntry', message.namespace ? localChangeObject(message.n ?? 0, message.namespace) : changeObject(message.n ?? 0));
     process.send?.({ type: 'changed', at: String(at), cpuBefore });
   } else if (message.type === 'stats') {
     process.send?.({ type: 'stats', rssMb: process.memoryUsage().rss / 2 ** 20, cpuMs: cpuMs(), waiters: control.server.waiters.size });

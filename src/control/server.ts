@@ -79,7 +79,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     };
     const gzipped = acceptsGzip(req.headers['accept-encoding']) ? snapshot.gzip() : undefined;
     if (gzipped) headers['Content-Encoding'] = 'gzip';
-    const body = gzipped ?? snapshot.body;
+    const body = gzipped ?? snapshot.body();
     headers['Content-Length'] = body.length;
     finish(res, 200, headers, req.method === 'HEAD' ? undefined : body);
   };

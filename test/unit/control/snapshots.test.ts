@@ -79,7 +79,7 @@ test('with the ProxySnapshot compiler the version is the snapshot\'s own content
   state.upsert('ServiceEntry', se('a', 'x', undefined));
   state.upsert('Service', { metadata: { namespace: 'a', name: 'reviews' }, spec: { clusterIP: '10.96.0.7', ports: [{ name: 'http', port: 9080 }] } });
   const served = new SnapshotCache(state, defaultCompiler).get('a');
-  const document = JSON.parse(served.body.toString()) as { apiVersion: string; version: string; hosts: { exact: Record<string, unknown> } };
+  const document = JSON.parse(served.body().toString()) as { apiVersion: string; version: string; hosts: { exact: Record<string, unknown> } };
   assert.equal(document.apiVersion, 'meshgate.io/snapshot/v1');
   assert.equal(served.version, document.version);
   assert.match(served.version, /^sha256:[0-9a-f]{64}$/);
