@@ -27,7 +27,10 @@ process.on('message', (message: { type: string; n?: number; namespace?: string }
     events?.upsert('ServiceEntry', message.namespace ? localChangeObject(message.n ?? 0, message.namespace) : changeObject(message.n ?? 0));
     process.send?.({ type: 'changed', at: String(at), cpuBefore });
   } else if (message.type === 'stats') {
-    process.send?.({ type: 'stats', rssMb: process.memoryUsage().rss / 2 ** 20, cpuMs: cpuMs(), waiters: control.server.waiters.size });
+    const m = process.memoryUsage();
+    const mb = (n: number): number => Math.round(n / 2 ** 20);
+    process.send?.({ type: 'stats', rssMb: m.rss / 2 ** 20, cpuMs: cpuMs(), waiters: control.server.waiters.size,
+      memory: `heap used ${mb(m.heapUsed)} / total ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)` });
   }
 });
 process.send?.({ type: 'ready', port: control.port });

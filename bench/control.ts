@@ -47,12 +47,13 @@ console.log(`compile, 100 namespaces (1,000 SE + 1,000 VS + 200 Services): media
 // 2. Delivery.
 const certDir = join(mkdtempSync(join(tmpdir(), 'meshgate-bench-control-')), 'certs');
 await ensureCertificates(certDir, ['localhost']);
-const server = fork('bench/control-server.ts', [certDir], { execArgv: ['--import', 'tsx'] });
+// BENCH_CONTROL_NODE_ARGS adds Node flags to the control process (e.g. "--max-semi-space-size=2").
+const server = fork('bench/control-server.ts', [certDir], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CONTROL_NODE_ARGS ?? '').split(' ').filter(Boolean)] });
 const { port } = await once<{ port: number }>(server, 'ready');
 const halves = [Math.ceil(SIDECARS / 2), Math.floor(SIDECARS / 2)];
 const clients = halves.map((count, i) => fork('bench/control-clients.ts', [String(port), join(certDir, 'ca.crt'), String(i * halves[0]!), String(count)], { execArgv: ['--import', 'tsx'] }));
 await Promise.all(clients.map((c) => once(c, 'started')));
-const stats = async (): Promise<{ rssMb: number; cpuMs: number; waiters: number }> => { server.send({ type: 'stats' }); return once(server, 'stats'); };
+const stats = async (): Promise<{ rssMb: number; cpuMs: number; waiters: number; memory: string }> => { server.send({ type: 'stats' }); return once(server, 'stats'); };
 for (let i = 0; i < 600; i += 1) {
   const synced = await Promise.all(clients.map(async (c) => { c.send({ type: 'synced' }); return once<{ synced: number }>(c, 'synced'); }));
   const waiting = (await stats()).waiters;
@@ -60,7 +61,7 @@ for (let i = 0; i < 600; i += 1) {
   await new Promise((r) => setTimeout(r, 500));
 }
 const idle = await stats();
-console.log(`${SIDECARS} sidecars connected and waiting: control RSS ${idle.rssMb.toFixed(0)} MB, ${idle.waiters} waiters`);
+console.log(`${SIDECARS} sidecars connected and waiting: control RSS ${idle.rssMb.toFixed(0)} MB (${idle.memory}), ${idle.waiters} waiters`);
 
 let maxRss = idle.rssMb;
 interface Round { latencies: number[]; missing: number; spurious: number; cpu: number; rss: number }
@@ -82,6 +83,7 @@ const global: Round[] = [];
 const local: Round[] = [];
 for (let n = 1; n <= CHANGES; n += 1) global.push(await round(n));
 for (let n = 1; n <= CHANGES; n += 1) local.push(await round(n, namespaceName(n * 7 % NAMESPACES)));
+console.log(`control memory after the changes: ${(await stats()).memory}`);
 console.log('\n| change | sidecars updated | missing | woken needlessly | p50 ms | p99 ms | max ms | control CPU ms | control RSS MB |\n|---|---|---|---|---|---|---|---|---|');
 global.forEach((r, i) => console.log(row(`${i + 1}: SE exported to * (all 100 namespaces recompiled)`, r)));
 local.forEach((r, i) => console.log(row(`${i + 1}: SE exported to . (one namespace)`, r)));

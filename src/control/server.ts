@@ -40,6 +40,26 @@ export interface RunningControlServer {
   close(): Promise<void>;
 }
 
+/** One TLS record's worth of plaintext. */
+const WRITE_CHUNK = 16 * 1024;
+
+/**
+ * Writes a large body one TLS record at a time, each after the previous has reached the socket. Written in one go,
+ * every connection's TLS layer grows an output buffer the size of the whole (gzipped) snapshot and keeps it: ~70 KB
+ * per idle sidecar connection, measured (2,000 connections: 366 MB RSS in one go, 267 MB in 16 KB pieces).
+ */
+function writeInPieces(res: ServerResponse, body: Buffer): void {
+  let offset = 0;
+  const next = (error?: Error | null): void => {
+    if (error || res.destroyed) return;
+    if (offset >= body.length) { res.end(); return; }
+    const piece = body.subarray(offset, offset + WRITE_CHUNK);
+    offset += WRITE_CHUNK;
+    res.write(piece, next);
+  };
+  next();
+}
+
 const bearer = (header: string | undefined): string | undefined => {
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
@@ -60,7 +80,8 @@ export async function startControlServer(options: ControlServerOptions): Promise
     metrics.requests.inc({ code: String(status) });
     if (draining) headers['Connection'] = 'close';
     res.writeHead(status, headers);
-    res.end(body);
+    if (body === undefined || typeof body === 'string' || body.length <= WRITE_CHUNK) res.end(body);
+    else writeInPieces(res, body);
     // end() hands the bytes to the socket and returns; a client that stops reading would keep them (and the
     // socket) forever: cut it after the write timeout.
     if (!res.writableFinished) {

@@ -109,13 +109,14 @@ test('an unchanged wait ends in 304 at the deadline; an update that changes only
 });
 
 test('large snapshots are gzipped for clients that accept it, never for those that do not', async () => {
-  for (let i = 0; i < 40; i += 1) events.upsert('ServiceEntry', se('team-a', `bulk-${i}`, [`bulk-${i}.example.com`]));
+  for (let i = 0; i < 400; i += 1) events.upsert('ServiceEntry', se('team-a', `bulk-${i}`, [`bulk-${i}.example.com`]));
   await control.settled();
   const zipped = await get('/v1/snapshots/team-a', auth('tok-a', { 'Accept-Encoding': 'gzip, deflate' }));
   assert.equal(zipped.headers['content-encoding'], 'gzip');
   const plain = await get('/v1/snapshots/team-a', auth('tok-a', { 'Accept-Encoding': 'gzip;q=0, identity' }));
   assert.equal(plain.headers['content-encoding'], undefined);
   assert.ok(zipped.body.length < plain.body.length / 2, `${zipped.body.length} vs ${plain.body.length}`);
+  assert.ok(plain.body.length > 3 * 16 * 1024, 'the plain body is written in several 16 KB pieces');
   assert.deepEqual(json(zipped), json(plain));
   assert.equal(zipped.headers.etag, plain.headers.etag);
 });
