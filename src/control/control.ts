@@ -4,7 +4,7 @@ import type { SnapshotCompiler } from './compile.ts';
 import type { InformerEvents } from './informers.ts';
 import { createControlMetrics, type ControlMetrics } from './metrics.ts';
 import { startControlServer, type RunningControlServer } from './server.ts';
-import { SnapshotCache } from './snapshots.ts';
+import { SnapshotCache, type ServedSnapshot } from './snapshots.ts';
 import { TokenAuthenticator, type AuthOptions, type Review } from './token-auth.ts';
 
 export interface ControlOptions {
@@ -44,7 +44,10 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     metrics.configRejected.inc({ kind: problem.kind });
     logger.warn(problem, 'config object refused');
   });
+  // The server is created after the cache; new versions reach its waiters through this late binding.
+  let publish: (snapshot: ServedSnapshot) => void = () => undefined;
   const snapshots = new SnapshotCache(state, options.compile, {
+    published: (snapshot) => publish(snapshot),
     compiled: (_namespace, seconds) => metrics.compileSeconds.observe(seconds),
     failed: (namespace, error) => { metrics.compileFailures.inc(); logger.error({ namespace, err: error.message }, 'snapshot compile failed; the last good snapshot stays in force'); },
   });
@@ -66,6 +69,8 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
     maxWaiters: options.maxWaiters, ready: () => feed?.synced() ?? false,
   });
 
+  publish = (snapshot) => server.published(snapshot);
+
   // One refresh at a time; changes during a refresh schedule one more after it.
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -73,7 +78,7 @@ export async function startControl(options: ControlOptions): Promise<RunningCont
   const refresh = (): void => {
     timer = undefined;
     if (running) { again = true; return; }
-    running = snapshots.refresh((snapshot) => server.published(snapshot))
+    running = snapshots.refresh()
       .catch((error: unknown) => logger.error({ err: String(error) }, 'snapshot refresh failed'))
       .finally(() => {
         running = undefined;

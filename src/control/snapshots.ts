@@ -46,6 +46,8 @@ export class ServedSnapshot {
 }
 
 export interface SnapshotEvents {
+  /** A namespace has a new version, however it was compiled (a refresh, or a request that found it stale). */
+  published?(snapshot: ServedSnapshot): void;
   compiled?(namespace: string, seconds: number): void;
   failed?(namespace: string, error: Error): void;
 }
@@ -81,15 +83,15 @@ export class SnapshotCache {
   }
 
   /**
-   * Recompiles every known namespace at the current generation, yielding to the event loop between namespaces so
-   * requests and informer events are served meanwhile. Calls `changed` for each namespace whose version moved.
+   * Recompiles every stale namespace, yielding to the event loop between namespaces so requests and informer
+   * events are served meanwhile. New versions are announced through `published`, also those a request compiled
+   * first (a refresh that then finds the namespace current must not leave its waiters asleep).
    */
-  async refresh(changed: (snapshot: ServedSnapshot) => void): Promise<void> {
+  async refresh(): Promise<void> {
     for (const namespace of this.namespaces()) {
       const before = this.served.get(namespace);
       if (before && this.isCurrent(before)) continue;
-      const after = this.build(namespace, before);
-      if (after.version !== before?.version) changed(after);
+      this.build(namespace, before);
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -118,6 +120,7 @@ export class SnapshotCache {
     }
     this.events.compiled?.(namespace, Number(process.hrtime.bigint() - started) / 1e9);
     this.served.set(namespace, snapshot);
+    if (previous && snapshot.version !== previous.version) this.events.published?.(snapshot);
     return snapshot;
   }
 }

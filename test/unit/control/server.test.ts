@@ -100,6 +100,21 @@ test('the held version without wait: 304 at once; with wait, a change elsewhere 
   assert.ok(Date.now() - started < 2000, `woken in ${Date.now() - started} ms`);
 });
 
+test('a waiter is woken even when another request compiled the new version before the refresh did', async () => {
+  const etag = String((await get('/v1/snapshots/team-a', auth('tok-a'))).headers.etag);
+  const started = Date.now();
+  const waiting = get('/v1/snapshots/team-a?wait=5s', auth('tok-a', { 'If-None-Match': etag }));
+  await new Promise((r) => setTimeout(r, 100));
+  events.upsert('ServiceEntry', se('team-a', 'raced', ['raced.example.com']));
+  // At once, before the debounced refresh: this request compiles team-a's new version itself.
+  const eager = await get('/v1/snapshots/team-a', auth('tok-a'));
+  assert.notEqual(eager.headers.etag, etag);
+  const answer = await waiting;
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.etag, eager.headers.etag);
+  assert.ok(Date.now() - started < 2000, `woken after ${Date.now() - started} ms`);
+});
+
 test('an unchanged wait ends in 304 at the deadline; an update that changes only resourceVersion is no change', async () => {
   const etag = String((await get('/v1/snapshots/team-a', auth('tok-a'))).headers.etag);
   events.upsert('ServiceEntry', se('team-a', 'api', ['api.example.com']));

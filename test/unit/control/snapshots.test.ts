@@ -17,21 +17,21 @@ const counting = (): { compile: SnapshotCompiler; compiled: string[] } => {
 test('a change visible to one namespace recompiles that namespace only; one exported to * recompiles all', async () => {
   const state = new ClusterState('cluster.local');
   const { compile, compiled } = counting();
-  const cache = new SnapshotCache(state, compile);
+  const pushed: string[] = [];
+  const cache = new SnapshotCache(state, compile, { published: (s) => pushed.push(s.namespace) });
   state.upsert('ServiceEntry', se('a', 'shared', ['*']));
   cache.get('a');
   cache.get('b');
   assert.equal(compiled.length, 2);
   state.upsert('ServiceEntry', se('b', 'local', ['.']));
-  const pushed: string[] = [];
-  await cache.refresh((s) => pushed.push(s.namespace));
+  await cache.refresh();
   assert.deepEqual(pushed, ['b']);
   assert.equal(compiled.length, 3, 'namespace a was not recompiled');
   state.upsert('ServiceEntry', se('b', 'local', ['c'])); // moves from b to c: b must lose it
-  await cache.refresh((s) => pushed.push(s.namespace));
+  await cache.refresh();
   assert.deepEqual(pushed, ['b', 'b']);
   state.upsert('ServiceEntry', se('a', 'shared2', undefined)); // the mesh default: everyone
-  await cache.refresh((s) => pushed.push(s.namespace));
+  await cache.refresh();
   assert.deepEqual(pushed, ['b', 'b', 'a', 'b']);
 });
 
@@ -84,4 +84,16 @@ test('with the ProxySnapshot compiler the version is the snapshot\'s own content
   assert.equal(served.version, document.version);
   assert.match(served.version, /^sha256:[0-9a-f]{64}$/);
   for (const host of ['x.example.com', 'reviews.a.svc.cluster.local', 'reviews.a', 'reviews']) assert.ok(host in document.hosts.exact, host);
+});
+
+test('a new version compiled by a request (before the refresh gets there) is announced too', async () => {
+  const state = new ClusterState('cluster.local');
+  const pushed: string[] = [];
+  const cache = new SnapshotCache(state, passThrough, { published: (s) => pushed.push(s.version) });
+  const first = cache.get('a').version;
+  state.upsert('ServiceEntry', se('a', 'x', undefined));
+  const second = cache.get('a').version;
+  await cache.refresh();
+  assert.notEqual(second, first);
+  assert.deepEqual(pushed, [second]);
 });
