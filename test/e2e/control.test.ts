@@ -4,12 +4,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { parseAllDocuments } from 'yaml';
 import { eventually, freePort, helm, startControlPlane, type ControlPlane } from '../helpers/control-plane.ts';
 
 let cp: ControlPlane;
@@ -203,6 +204,19 @@ test('the API server sees one watch per kind from meshgate control', async () =>
     return Object.values(d).every((n) => n === 1) ? d : undefined;
   }, 20_000);
   assert.deepEqual(delta, { serviceentries: 1, virtualservices: 1, services: 1, configmaps: 1 });
+});
+
+test('the chart gives sidecars the CA that signed the control plane\'s generated certificate', () => {
+  const documents = parseAllDocuments(helm(cp, [...CHART, '--show-only', 'templates/control.yaml', '--show-only', 'templates/sidecar-injector-configmap.yaml'])).map((d) => d.toJS() as Record<string, any>).filter(Boolean);
+  const secret = documents.find((d) => d.kind === 'Secret') as Record<string, any>;
+  assert.ok(secret, 'the generated control Secret');
+  const values = JSON.parse(documents.find((d) => d.kind === 'ConfigMap')?.data.values);
+  assert.equal(values.global.meshgate.controlAddress, 'https://meshgate-control.istio-system.svc:15012');
+  assert.equal(values.global.meshgate.controlCaBundle, secret.data['ca.crt']);
+  const ca = new X509Certificate(Buffer.from(secret.data['ca.crt'], 'base64'));
+  const serving = new X509Certificate(Buffer.from(secret.data['tls.crt'], 'base64'));
+  assert.ok(serving.verify(ca.publicKey));
+  assert.ok(serving.checkHost('meshgate-control.istio-system.svc'));
 });
 
 test('the chart\'s control Deployment, Service and PDB are accepted by the API server', () => {

@@ -18,21 +18,26 @@ app.kubernetes.io/component: control
 {{- end -}}
 
 {{/*
-The control plane's own CA and serving certificate (tls.mode generate, no control.tls.secretName), made once per
-render and reused from the installed Secret on upgrade, so the CA sidecars trust never drifts from the serving pair.
+The control plane's own CA and serving certificate (tls.mode generate, no control.tls.secretName). Made once per
+render and memoised in the values map every template shares: the Secret (control.yaml) and the CA bundle the
+injector values carry (sidecar-injector-configmap.yaml) must be the same CA, and every genCA call makes a new one.
+An upgrade reuses the installed Secret, so the CA sidecars trust never drifts from the serving pair.
 */}}
 {{- define "meshgate.controlGeneratedTls" -}}
+{{- if not (hasKey .Values.control "_generatedTls") -}}
 {{- $svc := include "meshgate.controlName" . -}}
 {{- $ns := .Release.Namespace -}}
 {{- $existing := lookup "v1" "Secret" $ns (printf "%s-tls" $svc) -}}
 {{- if and $existing (index ($existing.data | default dict) "ca.crt") -}}
-{{- toJson (dict "ca" (index $existing.data "ca.crt") "crt" (index $existing.data "tls.crt") "key" (index $existing.data "tls.key")) -}}
+{{- $_ := set .Values.control "_generatedTls" (toJson (dict "ca" (index $existing.data "ca.crt") "crt" (index $existing.data "tls.crt") "key" (index $existing.data "tls.key"))) -}}
 {{- else -}}
 {{- $ca := genCA "meshgate-control-ca" (int .Values.tls.validityDays) -}}
 {{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.control.clusterDomain) -}}
 {{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $names (int .Values.tls.validityDays) $ca -}}
-{{- toJson (dict "ca" ($ca.Cert | b64enc) "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc)) -}}
+{{- $_ := set .Values.control "_generatedTls" (toJson (dict "ca" ($ca.Cert | b64enc) "crt" ($cert.Cert | b64enc) "key" ($cert.Key | b64enc))) -}}
 {{- end -}}
+{{- end -}}
+{{- index .Values.control "_generatedTls" -}}
 {{- end -}}
 
 {{/* The CA bundle (base64 PEM) sidecars verify the control plane with: given, or the generated CA. */}}
