@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigStore } from '../mesh/config-store.ts';
 import type { ConfigFeed } from '../mesh/file-source.ts';
-import { compileSnapshot } from './compile.ts';
-import type { ProxySnapshot } from './types.ts';
+import { compileSnapshotWithText } from './compile.ts';
 import { visibleTo } from './visible.ts';
 
 // `meshgate proxy --dataplane rust`: this process keeps reading the config (a directory or the API server, the same
@@ -27,9 +26,9 @@ export function dataplaneBinary(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Whole or not at all: a reader never sees half a snapshot (write a temporary file beside it, then rename). */
-export function writeSnapshotFile(path: string, snapshot: ProxySnapshot): void {
+export function writeSnapshotFile(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(snapshot)}\n`);
+  writeFileSync(temporary, `${text}\n`);
   renameSync(temporary, path);
 }
 
@@ -53,10 +52,10 @@ export async function runDataplane(run: DataplaneRun): Promise<number> {
   const store = new ConfigStore((p) => logger.warn({ object: p.key, source: p.source }, `invalid config object: ${p.message}`));
   let written: string | undefined;
   const publish = (): void => {
-    const snapshot = compileSnapshot(visibleTo(store.snapshot(), run.namespace));
+    const { snapshot, text } = compileSnapshotWithText(visibleTo(store.snapshot(), run.namespace));
     if (snapshot.version === written) return;
     for (const p of snapshot.problems) logger.warn({ object: `${p.source.kind}/${p.source.namespace}/${p.source.name}`, path: p.source.path }, `left out of the snapshot: ${p.message}`);
-    writeSnapshotFile(file, snapshot);
+    writeSnapshotFile(file, text);
     written = snapshot.version;
     logger.info({ version: snapshot.version, file }, 'snapshot written');
   };

@@ -172,7 +172,12 @@ export function compileRegistry(entries: ServiceEntry[], problems: Problem[]): C
         for (const cidr of new Set([...parts.addresses, ...endpointIps])) listener.tcp.push({ cidr, cluster: clusterName(port.number, owner) });
       }
     }
-    for (const [host, names] of entryClusters) hosts.add(host, names);
+    // Several entries may declare one host on different ports: a route destination must find every port's cluster.
+    for (const [host, names] of entryClusters) {
+      const known = hosts.get(host);
+      if (known) known.push(...names.filter((n) => !known.includes(n)));
+      else hosts.add(host, names);
+    }
   }
   return {
     listeners: [...listeners].sort(([a], [b]) => a - b).map(([port, l]) => ({
