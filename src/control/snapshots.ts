@@ -107,9 +107,9 @@ export class SnapshotCache {
     let snapshot: ServedSnapshot;
     try {
       const compiled = this.compile(namespaceView(this.state.config(), namespace));
-      const body = Buffer.from(JSON.stringify(compiled));
-      const own = (compiled as { version?: unknown } | null)?.version;
-      const ownVersion = typeof own === 'string' && /^[\x21\x23-\x7e]{1,128}$/.test(own) ? own : undefined;
+      const body = Buffer.from(compiled.text);
+      // Only characters an ETag may carry; anything else is hashed here instead.
+      const ownVersion = compiled.version !== undefined && /^[\x21\x23-\x7e]{1,128}$/.test(compiled.version) ? compiled.version : undefined;
       const unchanged = previous !== undefined && (ownVersion !== undefined ? previous.version === ownVersion : previous.size === body.length && previous.body().equals(body));
       snapshot = new ServedSnapshot(namespace, body, generation, ownVersion, unchanged ? previous : undefined);
     } catch (error) {
