@@ -37,9 +37,15 @@ function compileAll(): { ms: number; cpu: number; compilerCpu: number; bytes: nu
 
 function once<T>(child: ChildProcess, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string }): void => { if (message.type === type) { child.off('message', onMessage); resolve(message as T); } };
+    const onExit = (code: number | null): void => reject(new Error(`${type}: child exited ${code}`));
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== type) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message as T);
+    };
     child.on('message', onMessage);
-    child.once('exit', (code) => reject(new Error(`${type}: child exited ${code}`)));
+    child.once('exit', onExit);
   });
 }
 

@@ -158,3 +158,15 @@ test('before every informer has listed, snapshots are 503 (a partial config is n
   }
   assert.equal((await get('/readyz')).status, 200);
 });
+
+test('drain (SIGTERM): waiting sidecars are answered at once with 304 and Connection: close, readiness turns false', async () => {
+  const etag = String((await get('/v1/snapshots/team-a', auth('tok-a'))).headers.etag);
+  const started = Date.now();
+  const waiting = get('/v1/snapshots/team-a?wait=20s', auth('tok-a', { 'If-None-Match': etag }));
+  await new Promise((r) => setTimeout(r, 150));
+  control.drain();
+  const answer = await waiting;
+  assert.equal(answer.status, 304);
+  assert.equal(answer.headers.connection, 'close');
+  assert.ok(Date.now() - started < 2000, `answered after ${Date.now() - started} ms`);
+});
