@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   init: async () => (await import('./commands/init.ts')).registerInit,
   proxy: async () => (await import('./commands/proxy.ts')).registerProxy,
   version: async () => (await import('./commands/version.ts')).registerVersion,
+  control: async () => (await import('./commands/control.ts')).registerControl,
   compile: async () => (await import('./commands/compile.ts')).registerCompile,
 };
 

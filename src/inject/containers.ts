@@ -4,6 +4,7 @@ import type { CaptureSettings } from './capture.ts';
 import type { SidecarOptions } from './pod-options.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import type { InjectorValues, Resources } from './values.ts';
+import { sidecarWiring, wireContainer } from '../control/sidecar-wiring.ts';
 
 export interface Workload {
   name: string;
@@ -193,8 +194,10 @@ export function buildSidecarParts(
   proxy['volumeMounts'] = [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }, ...options.userMounts.map((m) => ({ ...m }))];
   // A native sidecar is an init container that keeps running: Jobs finish, and apps start after the proxy is ready.
   if (native) proxy['restartPolicy'] = 'Always';
-  const volumes: Volume[] = [{ name: Injected.workVolume, emptyDir: { medium: 'Memory' } }, ...options.userVolumes.map((v) => structuredClone(v))];
-  return { init, proxy, volumes };
+  // The sidecar holds no Kubernetes credentials: a projected token for meshgate control's audience, and its address.
+  const wiring = sidecarWiring(values);
+  const volumes: Volume[] = [{ name: Injected.workVolume, emptyDir: { medium: 'Memory' } }, wiring.volume, ...options.userVolumes.map((v) => structuredClone(v))];
+  return { init, proxy: wireContainer(proxy, wiring), volumes };
 }
 
 /** PROXY_CONFIG as Istio writes it (ProxyConfig JSON), only when something was configured. */

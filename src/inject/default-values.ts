@@ -43,6 +43,9 @@ export const DEFAULT_VALUES = {
     },
     // Native sidecars (Kubernetes >= 1.29): istio-proxy becomes an init container with restartPolicy Always.
     nativeSidecars: false,
+    // meshgate control, which serves each sidecar its namespace's snapshot (docs/control-plane.md); the chart fills
+    // in its own Service. The CA bundle is empty when the control plane's certificate chains to the pod's trust.
+    meshgate: { controlAddress: 'https://meshgate-control.istio-system.svc:15012', controlCaBundle: '' },
     imagePullPolicy: 'IfNotPresent',
     imagePullSecrets: [],
   },

@@ -75,6 +75,8 @@ const lifecycle: LeafCheck = (v) => {
 const rewriteProbes: LeafCheck = (v) => (v === false ? ok(v) : v === true
   ? fail('meshgate does not rewrite application HTTP probes through the status port (no /app-health endpoint in its data plane); set it to false')
   : bool(v));
+const controlAddress: LeafCheck = (v) => (typeof v === 'string' && /^https:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(v)
+  ? ok(v) : fail(`expected an https://HOST[:PORT] address of meshgate control, got ${JSON.stringify(v)?.slice(0, 200)}`));
 const proxyConfig: LeafCheck = (v) => {
   const { errors } = checkProxyConfig(v ?? {}, '');
   return errors.length === 0 ? ok(v ?? {}) : fail(errors.map((e) => `${e.field.slice(1)}: ${e.message}`).join('; '));
@@ -89,6 +91,7 @@ export const VALUES_SCHEMA: { children: Record<string, Node> } = {
         imagePullPolicy: { leaf: oneOf('Always', 'IfNotPresent', 'Never') },
         imagePullSecrets: { leaf: pullSecrets },
         nativeSidecars: { leaf: bool },
+        meshgate: { children: { controlAddress: { leaf: controlAddress }, controlCaBundle: { leaf: str } } },
         proxy: {
           children: {
             image: { leaf: image },

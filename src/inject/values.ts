@@ -32,6 +32,8 @@ export interface InjectorValues {
     nativeSidecars: boolean;
     imagePullPolicy: string;
     imagePullSecrets: string[];
+    /** meshgate's own values (Istio keeps a product's extras under its own key): where the sidecar fetches its snapshot. */
+    meshgate: { controlAddress: string; controlCaBundle: string };
   };
   sidecarInjectorWebhook: {
     neverInjectSelector: LabelSelector[];

@@ -14,7 +14,7 @@ test('classic layout: istio-init after the user init containers, istio-proxy aft
   const { pod: out } = injectAndApply(pod);
   assert.deepEqual(names(out.spec?.initContainers), ['migrate', 'istio-init']);
   assert.deepEqual(names(out.spec?.containers), ['sleep', 'istio-proxy']);
-  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy']);
+  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
 });
 
 test('the init container carries istio-iptables flags with Istio defaults', () => {
@@ -56,7 +56,7 @@ test('status annotation, capture annotation and Istio labels are written', () =>
   const { pod: out } = injectAndApply(samplePod());
   const annotations = out.metadata?.annotations ?? {};
   assert.deepEqual(JSON.parse(annotations['sidecar.istio.io/status']!), {
-    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy'], imagePullSecrets: null, revision: 'default',
+    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'meshgate-token'], imagePullSecrets: null, revision: 'default',
   });
   assert.deepEqual(JSON.parse(annotations['meshgate.io/capture-ranges']!), {
     includeOutboundIPRanges: '*', includeSource: 'values', excludeOutboundIPRanges: '', excludeSource: 'values',
@@ -155,7 +155,7 @@ test('a pod carrying stale or duplicated sidecars comes out with exactly one of 
   const { pod: twice } = injectAndApply(stale);
   assert.deepEqual(names(twice.spec?.containers), ['sleep', 'istio-proxy']);
   assert.deepEqual(names(twice.spec?.initContainers), ['istio-init']);
-  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy']);
+  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
   assert.deepEqual(twice, once);
 });
 
