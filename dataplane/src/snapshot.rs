@@ -1,13 +1,15 @@
-//! The `ProxySnapshot` document the TypeScript compiler emits, and its loading rules: an unknown format version or an
-//! unknown field is a rejected snapshot (the proxy keeps the one it has), never a silently ignored rule.
+//! The `ProxySnapshot` document (docs/snapshot.md, docs/snapshot.schema.json) the TypeScript compiler emits. Loading
+//! is strict: another `apiVersion`, or any field this build does not know, rejects the whole document (the proxy
+//! keeps the one it has), never a silently ignored rule.
 //!
-//! Field names follow Istio's API where one exists; durations are integer milliseconds (the compiler parses them).
+//! Durations are integer milliseconds and percentages 0-100, as the compiler writes them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The only format version this build understands.
-pub const FORMAT_VERSION: u32 = 1;
+/// The only format this build understands.
+pub const API_VERSION: &str = "meshgate.io/snapshot/v1";
+pub const KIND: &str = "ProxySnapshot";
 
 /// Largest snapshot file accepted (bounds memory and parse time on a bad write).
 pub const MAX_SNAPSHOT_BYTES: u64 = 64 * 1024 * 1024;
@@ -15,20 +17,20 @@ pub const MAX_SNAPSHOT_BYTES: u64 = 64 * 1024 * 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Snapshot {
-    /// Format version (see FORMAT_VERSION).
-    pub version: u32,
-    /// Content hash of the document, shown in /config and logs.
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
+    pub api_version: String,
+    pub kind: String,
+    /// Content hash (`sha256:...`), shown in /config and logs.
+    pub version: String,
     pub mesh: MeshSettings,
-    #[serde(default)]
-    pub service_entries: Vec<ServiceEntry>,
-    #[serde(default)]
+    pub listeners: Vec<Listener>,
+    pub hosts: HostIndexDoc<Vec<String>>,
+    pub clusters: BTreeMap<String, Cluster>,
     pub virtual_services: Vec<VirtualService>,
+    pub virtual_service_hosts: HostIndexDoc<usize>,
+    pub problems: Vec<Problem>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OutboundMode {
     #[default]
@@ -47,147 +49,221 @@ pub enum AccessLogEncoding {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MeshSettings {
-    #[serde(default)]
     pub outbound_traffic_policy: OutboundMode,
-    /// Empty or absent: no access log. `/dev/stdout` is the usual value.
-    #[serde(default)]
+    /// Empty: no access log. `/dev/stdout` is the usual value.
     pub access_log_file: String,
-    #[serde(default)]
     pub access_log_encoding: AccessLogEncoding,
-    /// Envoy command operators (`%RESPONSE_CODE%` ...); empty: the default format.
-    #[serde(default)]
+    /// Envoy command operators; empty: the default format.
     pub access_log_format: String,
-    /// SIGTERM to exit: outbound keeps working this long (Istio's default 5 s).
-    #[serde(default)]
-    pub termination_drain_duration_ms: Option<u64>,
+    /// SIGTERM to exit: outbound keeps working this long.
+    pub termination_drain_duration_ms: u64,
+}
+
+/// Where a rule came from (access log, metrics, /explain).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Source {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub path: String,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{} {}", self.kind, self.namespace, self.name, self.path)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ServiceEntry {
-    /// `ServiceEntry ns/name`, for logs and /explain.
-    #[serde(rename = "ref")]
-    pub source: String,
-    pub hosts: Vec<String>,
-    #[serde(default)]
-    pub addresses: Vec<String>,
-    #[serde(default)]
-    pub ports: Vec<Port>,
-    #[serde(default)]
-    pub resolution: Resolution,
-    #[serde(default)]
-    pub endpoints: Vec<Endpoint>,
+pub struct Problem {
+    pub source: Source,
+    pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+/// `{exact: {host: V}, wildcard: [{host, <value key>}]}`: the value key differs per index, so it is flattened.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostIndexDoc<V> {
+    pub exact: BTreeMap<String, V>,
+    pub wildcard: Vec<WildcardEntry<V>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WildcardEntry<V> {
+    pub host: String,
+    #[serde(alias = "cluster", alias = "clusters", alias = "virtualService")]
+    pub value: V,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    pub port: u16,
+    pub http: HostIndexDoc<String>,
+    pub tls: HostIndexDoc<String>,
+    pub tcp: Vec<CidrCluster>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CidrCluster {
+    pub cidr: String,
+    pub cluster: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Protocol {
+    Http,
+    Https,
+    Http2,
+    Grpc,
+    Tls,
+    Tcp,
+    Mongo,
+    Redis,
+    Mysql,
+    Udp,
+    Unspecified,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Resolution {
-    #[default]
     None,
     Static,
     Dns,
     DnsRoundRobin,
+    DynamicDns,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Location {
+    MeshExternal,
+    MeshInternal,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Port {
-    pub number: u16,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub protocol: Option<String>,
-    #[serde(default)]
-    pub target_port: Option<u16>,
+pub struct Cluster {
+    pub service: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub resolution: Resolution,
+    pub location: Location,
+    pub endpoints: Vec<ClusterEndpoint>,
+    pub upstream: Upstream,
+    pub source: Source,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Endpoint {
+#[serde(deny_unknown_fields)]
+pub struct ClusterEndpoint {
     pub address: String,
+    pub port: u16,
     #[serde(default)]
-    pub ports: BTreeMap<String, u16>,
+    pub weight: Option<u32>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum Upstream {
+    Original,
+    /// `host: None`: the name the client asked for (Host or SNI).
+    Dns { host: Option<String>, port: u16 },
+    Static { endpoints: Vec<AddressPort> },
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AddressPort {
+    pub address: String,
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct VirtualService {
-    #[serde(rename = "ref")]
-    pub source: String,
+    pub source: Source,
     pub hosts: Vec<String>,
-    #[serde(default)]
     pub http: Vec<HttpRoute>,
-    #[serde(default)]
     pub tls: Vec<L4Route>,
-    #[serde(default)]
     pub tcp: Vec<L4Route>,
 }
 
+/// Exactly one of exact, prefix, regex or present (checked when compiled).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StringMatch {
     pub exact: Option<String>,
     pub prefix: Option<String>,
     pub regex: Option<String>,
+    pub present: Option<bool>,
+    #[serde(default)]
+    pub ignore_case: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HttpMatch {
-    #[serde(default)]
     pub name: Option<String>,
     pub uri: Option<StringMatch>,
     pub scheme: Option<StringMatch>,
     pub method: Option<StringMatch>,
     pub authority: Option<StringMatch>,
-    #[serde(default)]
     pub headers: BTreeMap<String, StringMatch>,
-    #[serde(default)]
-    pub query_params: BTreeMap<String, StringMatch>,
-    #[serde(default)]
     pub without_headers: BTreeMap<String, StringMatch>,
-    #[serde(default)]
-    pub ignore_uri_case: bool,
+    pub query_params: BTreeMap<String, StringMatch>,
     pub port: Option<u16>,
-    #[serde(default)]
     pub source_labels: BTreeMap<String, String>,
     pub source_namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct HeaderOps {
-    #[serde(default)]
     pub set: BTreeMap<String, String>,
-    #[serde(default)]
     pub add: BTreeMap<String, String>,
-    #[serde(default)]
     pub remove: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct Headers {
-    pub request: Option<HeaderOps>,
-    pub response: Option<HeaderOps>,
+    pub request: HeaderOps,
+    pub response: HeaderOps,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Destination {
+#[serde(deny_unknown_fields)]
+pub struct HttpDestination {
     pub host: String,
     pub port: Option<u16>,
-    #[serde(default)]
     pub subset: Option<String>,
+    pub weight: u32,
+    pub headers: Headers,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RouteDestination {
-    pub destination: Destination,
-    pub weight: Option<u32>,
-    #[serde(default)]
-    pub headers: Option<Headers>,
+#[serde(deny_unknown_fields)]
+pub struct L4Destination {
+    pub host: String,
+    pub port: Option<u16>,
+    pub subset: Option<String>,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DerivePort {
+    FromProtocolDefault,
+    FromRequestPort,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,12 +272,13 @@ pub struct Redirect {
     pub uri: Option<String>,
     pub authority: Option<String>,
     pub port: Option<u16>,
+    pub derive_port: Option<DerivePort>,
     pub scheme: Option<String>,
-    pub redirect_code: Option<u16>,
+    pub code: u16,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct DirectResponse {
     pub status: u16,
     pub body: Option<Body>,
@@ -209,14 +286,14 @@ pub struct DirectResponse {
 
 /// `string` as is, or `bytes` base64-encoded (Istio's two forms).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct Body {
     pub string: Option<String>,
     pub bytes: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct RegexRewrite {
     #[serde(rename = "match")]
     pub pattern: String,
@@ -228,118 +305,128 @@ pub struct RegexRewrite {
 pub struct Rewrite {
     pub uri: Option<String>,
     pub authority: Option<String>,
-    pub uri_regex_rewrite: Option<RegexRewrite>,
+    pub uri_regex: Option<RegexRewrite>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Retries {
     pub attempts: u32,
-    pub per_try_timeout_ms: Option<u64>,
-    pub retry_on: Option<String>,
+    pub per_try_timeout_ms: u64,
+    pub retry_on: Vec<String>,
+    pub retriable_status_codes: Vec<u16>,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Delay {
     pub fixed_delay_ms: u64,
-    /// Percent of requests, 0–100 (absent: 100).
-    pub percentage: Option<f64>,
+    pub percent: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Abort {
     pub http_status: Option<u16>,
-    /// gRPC status code name or number, e.g. `UNAVAILABLE` or `14`.
-    pub grpc_status: Option<String>,
-    pub percentage: Option<f64>,
+    pub grpc_status: Option<u32>,
+    pub http2_error: Option<String>,
+    pub percent: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct Fault {
     pub delay: Option<Delay>,
     pub abort: Option<Abort>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct Mirror {
-    pub destination: Destination,
-    /// Percent of requests mirrored, 0–100 (absent: 100).
-    pub percentage: Option<f64>,
+    pub host: String,
+    pub port: Option<u16>,
+    pub subset: Option<String>,
+    pub percent: f64,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UnmatchedPreflights {
+    Forward,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CorsPolicy {
-    #[serde(default)]
     pub allow_origins: Vec<StringMatch>,
-    #[serde(default)]
     pub allow_methods: Vec<String>,
-    #[serde(default)]
     pub allow_headers: Vec<String>,
-    #[serde(default)]
     pub expose_headers: Vec<String>,
     pub max_age_ms: Option<u64>,
     pub allow_credentials: Option<bool>,
+    pub unmatched_preflights: UnmatchedPreflights,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HttpRoute {
     pub name: Option<String>,
-    #[serde(default, rename = "match")]
+    pub source: Source,
+    #[serde(rename = "match")]
     pub matches: Vec<HttpMatch>,
-    #[serde(default)]
-    pub route: Vec<RouteDestination>,
+    pub route: Vec<HttpDestination>,
     pub redirect: Option<Redirect>,
     pub direct_response: Option<DirectResponse>,
     pub rewrite: Option<Rewrite>,
-    pub timeout_ms: Option<u64>,
-    pub retries: Option<Retries>,
+    pub timeout_ms: u64,
+    pub retries: Retries,
     pub fault: Option<Fault>,
-    #[serde(default)]
-    pub headers: Option<Headers>,
-    #[serde(default)]
+    pub headers: Headers,
     pub mirrors: Vec<Mirror>,
     pub cors_policy: Option<CorsPolicy>,
 }
 
+/// TLS and TCP matches share one shape here; a field of the other kind is refused when compiled.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct L4Match {
     #[serde(default)]
-    pub sni_hosts: Vec<String>,
-    #[serde(default)]
+    pub sni_hosts: Option<Vec<String>>,
     pub destination_subnets: Vec<String>,
     pub port: Option<u16>,
-    #[serde(default)]
     pub source_labels: BTreeMap<String, String>,
     pub source_namespace: Option<String>,
+    pub source_subnet: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct L4Route {
-    #[serde(default, rename = "match")]
+    pub source: Source,
+    #[serde(rename = "match")]
     pub matches: Vec<L4Match>,
-    #[serde(default)]
-    pub route: Vec<RouteDestination>,
+    pub route: Vec<L4Destination>,
 }
 
-/// Parses a snapshot document; the version is checked before the rest so an old proxy names the real problem.
+/// Parses a snapshot; `apiVersion` and `kind` are checked before the rest so an old proxy names the real problem.
 pub fn parse(text: &[u8]) -> Result<Snapshot, String> {
     #[derive(Deserialize)]
-    struct VersionOnly {
-        version: Option<serde_json::Value>,
+    #[serde(rename_all = "camelCase")]
+    struct Head {
+        api_version: Option<serde_json::Value>,
+        kind: Option<serde_json::Value>,
     }
-    let head: VersionOnly = serde_json::from_slice(text).map_err(|e| format!("not a JSON snapshot: {e}"))?;
-    match head.version.as_ref().and_then(|v| v.as_u64()) {
-        Some(v) if v == u64::from(FORMAT_VERSION) => {}
-        Some(v) => return Err(format!("snapshot version {v} is not supported (this proxy reads version {FORMAT_VERSION})")),
-        None => return Err("snapshot has no numeric `version`".to_string()),
+    let head: Head = serde_json::from_slice(text).map_err(|e| format!("not a JSON snapshot: {e}"))?;
+    match head.api_version.as_ref().and_then(|v| v.as_str()) {
+        Some(API_VERSION) => {}
+        Some(other) => return Err(format!("snapshot apiVersion {other:?} is not supported (this proxy reads {API_VERSION})")),
+        None => return Err("snapshot has no apiVersion".to_string()),
+    }
+    if head.kind.as_ref().and_then(|v| v.as_str()) != Some(KIND) {
+        return Err(format!("snapshot kind must be {KIND}"));
     }
     serde_json::from_slice(text).map_err(|e| format!("snapshot rejected: {e}"))
 }
@@ -348,21 +435,24 @@ pub fn parse(text: &[u8]) -> Result<Snapshot, String> {
 mod tests {
     use super::*;
 
+    const EMPTY: &str = r#"{"apiVersion":"meshgate.io/snapshot/v1","kind":"ProxySnapshot","version":"sha256:00","mesh":{"outboundTrafficPolicy":"REGISTRY_ONLY","accessLogFile":"","accessLogEncoding":"TEXT","accessLogFormat":"","terminationDrainDurationMs":5000},"listeners":[],"hosts":{"exact":{},"wildcard":[]},"clusters":{},"virtualServices":[],"virtualServiceHosts":{"exact":{},"wildcard":[]},"problems":[]}"#;
+
     #[test]
-    fn unknown_version_is_rejected_with_the_version_named() {
-        let err = parse(br#"{"version":2}"#).unwrap_err();
-        assert!(err.contains("version 2"), "{err}");
+    fn unknown_api_version_is_rejected_with_the_version_named() {
+        let err = parse(EMPTY.replace("snapshot/v1", "snapshot/v2").as_bytes()).unwrap_err();
+        assert!(err.contains("snapshot/v2"), "{err}");
     }
 
     #[test]
     fn unknown_field_is_rejected_with_its_name() {
-        let err = parse(br#"{"version":1,"virtualServices":[{"ref":"v","hosts":["a"],"http":[{"route":[],"mirrorr":{}}]}]}"#).unwrap_err();
+        let err = parse(EMPTY.replace("\"problems\":[]", "\"problems\":[],\"mirrorr\":1").as_bytes()).unwrap_err();
         assert!(err.contains("mirrorr"), "{err}");
     }
 
     #[test]
-    fn minimal_snapshot_loads_with_allow_any() {
-        let s = parse(br#"{"version":1}"#).unwrap();
-        assert_eq!(s.mesh.outbound_traffic_policy, OutboundMode::AllowAny);
+    fn minimal_snapshot_loads() {
+        let s = parse(EMPTY.as_bytes()).unwrap();
+        assert_eq!(s.mesh.outbound_traffic_policy, OutboundMode::RegistryOnly);
+        assert_eq!(s.mesh.termination_drain_duration_ms, 5000);
     }
 }

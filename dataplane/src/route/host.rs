@@ -59,6 +59,16 @@ impl<T> HostIndex<T> {
         }
     }
 
+    /// Adds a wildcard at the end, keeping the caller's order (the snapshot's index is already ordered).
+    pub fn add_ordered(&mut self, pattern: &str, value: T) {
+        let key = pattern.to_ascii_lowercase();
+        if !key.starts_with('*') {
+            self.exact.entry(key).or_insert(value);
+        } else if !self.wildcards.iter().any(|(p, _)| *p == key) {
+            self.wildcards.push((key, value));
+        }
+    }
+
     /// The matching pattern and its value.
     pub fn find(&self, host: &str) -> Option<(&str, &T)> {
         if let Some((k, v)) = self.exact.get_key_value(host) {

@@ -15,6 +15,8 @@ pub enum Matcher {
     Exact(String),
     Prefix(String),
     Regex(Regex),
+    /// Istio's empty match: the value only has to be present.
+    Present,
 }
 
 /// A whole-value regex with the size limits; `what` names the field in the error.
@@ -34,12 +36,14 @@ pub struct StringMatcher {
 }
 
 impl StringMatcher {
-    pub fn compile(m: &StringMatch, ignore_case: bool, what: &str) -> Result<Self, String> {
-        let kind = match (&m.exact, &m.prefix, &m.regex) {
-            (Some(e), None, None) => Matcher::Exact(if ignore_case { e.to_ascii_lowercase() } else { e.clone() }),
-            (None, Some(p), None) => Matcher::Prefix(if ignore_case { p.to_ascii_lowercase() } else { p.clone() }),
-            (None, None, Some(r)) => Matcher::Regex(bounded_regex(r, ignore_case, what)?),
-            _ => return Err(format!("{what}: exactly one of exact, prefix or regex is required")),
+    pub fn compile(m: &StringMatch, what: &str) -> Result<Self, String> {
+        let ignore_case = m.ignore_case;
+        let kind = match (&m.exact, &m.prefix, &m.regex, m.present) {
+            (Some(e), None, None, None) => Matcher::Exact(if ignore_case { e.to_ascii_lowercase() } else { e.clone() }),
+            (None, Some(p), None, None) => Matcher::Prefix(if ignore_case { p.to_ascii_lowercase() } else { p.clone() }),
+            (None, None, Some(r), None) => Matcher::Regex(bounded_regex(r, ignore_case, what)?),
+            (None, None, None, Some(true)) => Matcher::Present,
+            _ => return Err(format!("{what}: exactly one of exact, prefix, regex or present is required")),
         };
         Ok(Self { kind, ignore_case })
     }
@@ -53,6 +57,7 @@ impl StringMatcher {
             }
             Matcher::Prefix(p) => value.starts_with(p.as_str()),
             Matcher::Regex(r) => r.is_match(value),
+            Matcher::Present => true,
         }
     }
 
@@ -70,12 +75,12 @@ mod tests {
     use super::*;
 
     fn sm(exact: Option<&str>, prefix: Option<&str>, regex: Option<&str>) -> StringMatch {
-        StringMatch { exact: exact.map(Into::into), prefix: prefix.map(Into::into), regex: regex.map(Into::into) }
+        StringMatch { exact: exact.map(Into::into), prefix: prefix.map(Into::into), regex: regex.map(Into::into), ..Default::default() }
     }
 
     #[test]
     fn regex_matches_the_whole_value() {
-        let m = StringMatcher::compile(&sm(None, None, Some("/v[0-9]")), false, "uri").unwrap();
+        let m = StringMatcher::compile(&sm(None, None, Some("/v[0-9]")), "uri").unwrap();
         assert!(m.test("/v1"));
         assert!(!m.test("/v1/x"));
     }
@@ -83,21 +88,21 @@ mod tests {
     #[test]
     fn catastrophic_regex_is_refused_by_the_size_limit() {
         // Nested counted repetitions blow up the compiled program: refused at compile, never run.
-        let err = StringMatcher::compile(&sm(None, None, Some("((a{100}){100}){100}")), false, "spec.http[0].match[0].uri").unwrap_err();
+        let err = StringMatcher::compile(&sm(None, None, Some("((a{100}){100}){100}")), "spec.http[0].match[0].uri").unwrap_err();
         assert!(err.contains("spec.http[0].match[0].uri.regex"), "{err}");
         assert!(err.to_lowercase().contains("size limit"), "{err}");
     }
 
     #[test]
     fn ignore_case_applies_to_exact_and_prefix() {
-        let m = StringMatcher::compile(&sm(None, Some("/API"), None), true, "uri").unwrap();
+        let m = StringMatcher::compile(&StringMatch { ignore_case: true, ..sm(None, Some("/API"), None) }, "uri").unwrap();
         assert!(m.test("/api/x"));
-        let e = StringMatcher::compile(&sm(Some("/A"), None, None), false, "uri").unwrap();
+        let e = StringMatcher::compile(&sm(Some("/A"), None, None), "uri").unwrap();
         assert!(!e.test("/a"));
     }
 
     #[test]
     fn two_kinds_at_once_is_an_error() {
-        assert!(StringMatcher::compile(&sm(Some("a"), Some("b"), None), false, "uri").is_err());
+        assert!(StringMatcher::compile(&sm(Some("a"), Some("b"), None), "uri").is_err());
     }
 }

@@ -7,3 +7,4 @@ pub mod matcher;
 pub mod registry;
 pub mod table;
 pub mod virtual_service;
+pub mod vector;

@@ -1,37 +1,48 @@
-//! ServiceEntries compiled into per-port indexes: HTTP by Host, TLS by SNI, TCP by destination address. The same
-//! rules as the TypeScript compiler's registry (port protocol, else the port name's prefix; unspecified: sniffed).
+//! The snapshot's registry indexes (per-port listeners, hosts, clusters) made into lookups: HTTP by Host, TLS by
+//! SNI, TCP by destination address, and a route destination by host. The compiler already ordered everything;
+//! this module only builds maps and CIDRs once per snapshot.
 
 use super::cidr::Cidr;
 use super::host::HostIndex;
-use crate::snapshot::{Resolution, ServiceEntry};
+use crate::snapshot::{AddressPort, Cluster, HostIndexDoc, Protocol, Snapshot, Source, Upstream};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Http,
-    Tls,
-    Tcp,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    HostMatch,
+    SniMatch,
+    AddressMatch,
+    AllowAny,
+    RegistryOnly,
+    Route,
+    NoRoute,
+    Redirect,
+    DirectResponse,
+    DestinationUnknown,
 }
 
-/// Where an allowed connection or request goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where an allowed connection or request goes, with any "the name the client asked for" already filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Plan {
-    /// Resolution NONE and passthrough: the address the client dialled.
+    /// The address the client dialled.
     Original,
-    /// Resolution DNS: the DNS answer for an allowed name, never the dialled IP (no Host/SNI spoofing).
+    /// The DNS answer for an allowed name, never the dialled IP (no Host/SNI spoofing).
     Dns { host: String, port: u16 },
-    /// Resolution STATIC: the entry's endpoints.
-    Static { endpoints: Vec<(String, u16)> },
+    Static { endpoints: Vec<AddressPort> },
 }
 
 impl Plan {
     pub fn describe(&self) -> String {
         match self {
             Plan::Original => "the original destination".to_string(),
-            Plan::Dns { host, .. } => format!("DNS answer for {host}"),
+            Plan::Dns { host, port } => format!("DNS answer for {host} port {port}"),
             Plan::Static { endpoints } => {
-                format!("endpoints {}", endpoints.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", "))
+                let list: Vec<String> = endpoints.iter().map(|e| format!("{}:{}", e.address, e.port)).collect();
+                format!("endpoints {}", list.join(", "))
             }
         }
     }
@@ -40,197 +51,151 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
-    /// Envoy's cluster name: `outbound|80||httpbin.org`, PassthroughCluster, BlackHoleCluster.
-    pub cluster: String,
-    /// The registry host that allowed it (destination_service); None for passthrough and denies.
+    pub reason: Reason,
+    /// Envoy's cluster name (`outbound|80||httpbin.org`, PassthroughCluster, BlackHoleCluster), or None.
+    pub cluster: Option<String>,
+    /// The registry host (Istio's destination_service), None for passthrough and denies.
     pub service: Option<String>,
+    /// Meaningful when allowed.
     pub plan: Plan,
-    pub rule: String,
-    pub reason: String,
+    /// The status the proxy answers with itself (HTTP only), None when forwarded.
+    pub status: Option<u16>,
+    pub location: Option<String>,
+    pub policy_source: Option<Source>,
+    pub route_source: Option<Source>,
+    /// The upstream speaks HTTP/2 (cluster protocol HTTP2 or GRPC).
+    pub upstream_h2: bool,
 }
 
 pub const PASSTHROUGH_CLUSTER: &str = "PassthroughCluster";
 pub const BLACKHOLE_CLUSTER: &str = "BlackHoleCluster";
 
-pub fn cluster_name(port: u16, host: &str) -> String {
-    format!("outbound|{port}||{host}")
+/// The mesh setting a passthrough or registry-only decision comes from.
+pub fn mesh_policy_source() -> Source {
+    Source {
+        kind: "MeshConfig".into(),
+        namespace: "istio-system".into(),
+        name: "istio".into(),
+        path: "outboundTrafficPolicy.mode".into(),
+    }
 }
 
-#[derive(Debug)]
-struct Entry {
-    source: String,
-    hosts: Vec<String>,
-    addresses: Vec<Cidr>,
-    resolution: Resolution,
-    endpoints: Vec<(String, std::collections::BTreeMap<String, u16>)>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct PortRef {
-    entry: usize,
-    port: usize,
+#[derive(Debug, Default)]
+struct PortIndex {
+    http: HostIndex<String>,
+    tls: HostIndex<String>,
+    tcp: Vec<(Cidr, String)>,
 }
 
 #[derive(Debug, Default)]
 pub struct Registry {
-    entries: Vec<Entry>,
-    ports: Vec<Vec<crate::snapshot::Port>>,
-    http: HashMap<u16, HostIndex<PortRef>>,
-    tls: HashMap<u16, HostIndex<PortRef>>,
-    tcp: HashMap<u16, Vec<PortRef>>,
-    by_host: HostIndex<Vec<PortRef>>,
+    ports: HashMap<u16, PortIndex>,
+    hosts: HostIndex<Vec<String>>,
+    clusters: HashMap<String, Cluster>,
 }
 
-fn kinds_of(port: &crate::snapshot::Port) -> &'static [Kind] {
-    let declared = port.protocol.clone().unwrap_or_else(|| port.name.split('-').next().unwrap_or("").to_string()).to_ascii_uppercase();
-    match declared.as_str() {
-        "HTTP" | "HTTP2" | "GRPC" => &[Kind::Http],
-        "HTTPS" | "TLS" => &[Kind::Tls],
-        "TCP" | "MONGO" | "REDIS" | "MYSQL" => &[Kind::Tcp],
-        _ => &[Kind::Http, Kind::Tls, Kind::Tcp],
+fn host_index<V: Clone>(doc: &HostIndexDoc<V>) -> HostIndex<V> {
+    let mut index = HostIndex::default();
+    for (host, v) in &doc.exact {
+        index.add(host, v.clone());
     }
+    // Kept in the compiler's order: it sorted wildcards narrowest first.
+    for w in &doc.wildcard {
+        index.add_ordered(&w.host, w.value.clone());
+    }
+    index
 }
 
 impl Registry {
-    pub fn compile(list: &[ServiceEntry]) -> Registry {
-        let mut r = Registry::default();
-        for se in list {
-            let id = r.entries.len();
-            let entry = Entry {
-                source: se.source.clone(),
-                hosts: se.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
-                // An address that is neither an IP nor a CIDR is skipped, as the TypeScript compiler does.
-                addresses: se.addresses.iter().filter_map(|a| Cidr::parse(a)).collect(),
-                resolution: se.resolution,
-                endpoints: se.endpoints.iter().map(|e| (e.address.clone(), e.ports.clone())).collect(),
-            };
-            let refs: Vec<PortRef> = (0..se.ports.len()).map(|port| PortRef { entry: id, port }).collect();
-            for host in &entry.hosts {
-                match r.by_host.get_mut(host) {
-                    Some(existing) => existing.extend(refs.iter().copied()),
-                    None => r.by_host.add(host, refs.clone()),
-                }
+    pub fn compile(s: &Snapshot) -> Result<Registry, String> {
+        let mut r = Registry { hosts: host_index(&s.hosts), clusters: s.clusters.clone().into_iter().collect(), ..Default::default() };
+        let known = |name: &String, at: &str| -> Result<(), String> {
+            if s.clusters.contains_key(name) {
+                Ok(())
+            } else {
+                Err(format!("{at}: cluster {name:?} is not in clusters"))
             }
-            for (i, port) in se.ports.iter().enumerate() {
-                let pr = PortRef { entry: id, port: i };
-                for kind in kinds_of(port) {
-                    match kind {
-                        Kind::Tcp => {
-                            if !entry.addresses.is_empty() || entry.resolution == Resolution::Static {
-                                r.tcp.entry(port.number).or_default().push(pr);
-                            }
-                        }
-                        Kind::Http | Kind::Tls => {
-                            let map = if *kind == Kind::Http { &mut r.http } else { &mut r.tls };
-                            let index = map.entry(port.number).or_default();
-                            for host in &entry.hosts {
-                                index.add(host, pr);
-                            }
-                        }
-                    }
-                }
-            }
-            r.entries.push(entry);
-            r.ports.push(se.ports.clone());
-        }
-        r
-    }
-
-    pub fn entry_count(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn plan_for(&self, pr: PortRef, name: Option<&str>) -> Plan {
-        let entry = &self.entries[pr.entry];
-        let port = &self.ports[pr.entry][pr.port];
-        let endpoint_port = |ports: &std::collections::BTreeMap<String, u16>| -> u16 {
-            ports.get(&port.name).copied().or(port.target_port).unwrap_or(port.number)
         };
-        match entry.resolution {
-            Resolution::Static => Plan::Static {
-                endpoints: entry.endpoints.iter().map(|(a, p)| (a.clone(), endpoint_port(p))).collect(),
-            },
-            Resolution::Dns | Resolution::DnsRoundRobin => {
-                if let Some((address, ports)) = entry.endpoints.first() {
-                    return Plan::Dns { host: address.clone(), port: endpoint_port(ports) };
-                }
-                let host = name.map(str::to_string).or_else(|| entry.hosts.iter().find(|h| !h.starts_with('*')).cloned());
-                match host {
-                    Some(host) => Plan::Dns { host, port: port.target_port.unwrap_or(port.number) },
-                    None => Plan::Original,
-                }
+        for (i, l) in s.listeners.iter().enumerate() {
+            let at = format!("listeners[{i}]");
+            let mut tcp = Vec::with_capacity(l.tcp.len());
+            for (j, t) in l.tcp.iter().enumerate() {
+                known(&t.cluster, &format!("{at}.tcp[{j}]"))?;
+                let cidr = Cidr::parse(&t.cidr).ok_or_else(|| format!("{at}.tcp[{j}].cidr: {:?} is not a CIDR", t.cidr))?;
+                tcp.push((cidr, t.cluster.clone()));
             }
-            Resolution::None => Plan::Original,
+            for c in l.http.exact.values().chain(l.http.wildcard.iter().map(|w| &w.value)) {
+                known(c, &format!("{at}.http"))?;
+            }
+            for c in l.tls.exact.values().chain(l.tls.wildcard.iter().map(|w| &w.value)) {
+                known(c, &format!("{at}.tls"))?;
+            }
+            r.ports.insert(l.port, PortIndex { http: host_index(&l.http), tls: host_index(&l.tls), tcp });
         }
+        Ok(r)
     }
 
-    fn allowed(&self, pr: PortRef, pattern: &str, name: Option<&str>, how: String) -> Decision {
-        let entry = &self.entries[pr.entry];
-        let port = &self.ports[pr.entry][pr.port];
-        Decision {
+    pub fn cluster_count(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// An allow through `cluster`; `name` is what the client asked for (Host, SNI or route destination host).
+    fn allow(&self, cluster: &str, name: Option<&str>, reason: Reason) -> Option<Decision> {
+        let c = self.clusters.get(cluster)?;
+        Some(Decision {
             allowed: true,
-            cluster: cluster_name(port.number, pattern),
-            service: Some(pattern.to_string()),
-            plan: self.plan_for(pr, name),
-            rule: format!(
-                "{} host {} port {} ({})",
-                entry.source,
-                pattern,
-                port.number,
-                port.protocol.as_deref().unwrap_or("unspecified")
-            ),
-            reason: format!("{how}; resolution {}", resolution_name(entry.resolution)),
-        }
+            reason,
+            cluster: Some(cluster.to_string()),
+            service: Some(c.service.clone()),
+            plan: plan_of(&c.upstream, name),
+            status: None,
+            location: None,
+            policy_source: Some(c.source.clone()),
+            route_source: None,
+            upstream_h2: matches!(c.protocol, Protocol::Http2 | Protocol::Grpc),
+        })
     }
 
     pub fn lookup_http(&self, host: &str, port: u16) -> Option<Decision> {
-        let (pattern, pr) = self.http.get(&port)?.find(host)?;
-        Some(self.allowed(*pr, pattern, Some(host), format!("Host {host} matches {pattern} on port {port}")))
+        let (_, cluster) = self.ports.get(&port)?.http.find(host)?;
+        self.allow(cluster, Some(host), Reason::HostMatch)
     }
 
     pub fn lookup_tls(&self, sni: &str, port: u16) -> Option<Decision> {
-        let (pattern, pr) = self.tls.get(&port)?.find(sni)?;
-        Some(self.allowed(*pr, pattern, Some(sni), format!("SNI {sni} matches {pattern} on port {port}")))
+        let (_, cluster) = self.ports.get(&port)?.tls.find(sni)?;
+        self.allow(cluster, Some(sni), Reason::SniMatch)
     }
 
     pub fn lookup_tcp(&self, ip: IpAddr, port: u16) -> Option<Decision> {
-        for pr in self.tcp.get(&port)? {
-            let entry = &self.entries[pr.entry];
-            let in_addresses = entry.addresses.iter().any(|c| c.contains(ip));
-            let is_endpoint = entry.resolution == Resolution::Static
-                && entry.endpoints.iter().any(|(a, _)| a.parse::<IpAddr>().ok() == Some(ip));
-            if in_addresses || is_endpoint {
-                let ip_text = ip.to_string();
-                let host = entry.hosts.first().cloned().unwrap_or_else(|| ip_text.clone());
-                let how = format!(
-                    "destination {}:{port} is {} of {host}",
-                    ip_text,
-                    if in_addresses { "in the addresses" } else { "an endpoint" }
-                );
-                return Some(self.allowed(*pr, &host, None, how));
-            }
-        }
-        None
+        let (_, cluster) = self.ports.get(&port)?.tcp.iter().find(|(cidr, _)| cidr.contains(ip))?;
+        self.allow(cluster, None, Reason::AddressMatch)
     }
 
-    /// A route destination: the entry for that host and port (the entry's first port when none is given).
-    pub fn lookup_destination(&self, host: &str, port: Option<u16>) -> Option<Decision> {
-        let host = host.to_ascii_lowercase();
-        let (pattern, refs) = self.by_host.find(&host)?;
-        let pr = match port {
-            None => refs.first()?,
-            Some(n) => refs.iter().find(|r| self.ports[r.entry][r.port].number == n)?,
-        };
-        let name = (!host.starts_with('*')).then_some(host.as_str());
-        Some(self.allowed(*pr, pattern, name, format!("route destination {host}")))
+    /// A route destination: the host's cluster on `port`, else its first cluster.
+    pub fn lookup_destination(&self, host: &str, port: u16) -> Option<Decision> {
+        let (_, clusters) = self.hosts.find(host)?;
+        let by_port = clusters.iter().find(|c| self.clusters.get(*c).is_some_and(|c| c.port == port));
+        let cluster = by_port.or_else(|| clusters.first())?;
+        self.allow(cluster, Some(host), Reason::Route)
     }
 }
 
-fn resolution_name(r: Resolution) -> &'static str {
-    match r {
-        Resolution::None => "NONE",
-        Resolution::Static => "STATIC",
-        Resolution::Dns => "DNS",
-        Resolution::DnsRoundRobin => "DNS_ROUND_ROBIN",
+/// `dns` with `host: null` takes the name the client asked for; matched by address with no name: the original
+/// destination.
+fn plan_of(upstream: &Upstream, name: Option<&str>) -> Plan {
+    match upstream {
+        Upstream::Original => Plan::Original,
+        Upstream::Dns { host: Some(h), port } => Plan::Dns { host: h.clone(), port: *port },
+        Upstream::Dns { host: None, port } => match name {
+            Some(n) => Plan::Dns { host: n.to_string(), port: *port },
+            None => Plan::Original,
+        },
+        Upstream::Static { endpoints } => Plan::Static { endpoints: endpoints.clone() },
     }
 }
+
+/// For tests and vectors: the snapshot's upstream as JSON (unused fields of other kinds stay absent).
+pub fn plan_json(plan: &Plan) -> serde_json::Value {
+    serde_json::to_value(plan).unwrap_or(serde_json::Value::Null)
+}
+

@@ -1,29 +1,57 @@
-//! The routing table: one snapshot compiled for the request path and swapped whole. Every decision the proxy acts on
-//! and every answer of /explain and the decision vectors comes from the functions here.
+//! The routing table: one snapshot compiled for the request path and swapped whole. Every decision the proxy acts on,
+//! every /explain answer and every decision vector goes through the functions here (docs/snapshot.md, "The decision").
 
 use super::host::HostIndex;
-use super::registry::{Decision, Kind, Plan, Registry, BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER};
+use super::registry::{mesh_policy_source, Decision, Plan, Reason, Registry, BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER};
 use super::virtual_service::{self, CompiledVs, L4Route, WeightedDestination};
-use crate::snapshot::{OutboundMode, Snapshot};
+use crate::snapshot::{OutboundMode, Snapshot, Source};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// Who the proxy serves (for sourceLabels / sourceNamespace), given at injection.
+#[derive(Debug, Clone, Default)]
+pub struct Workload {
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    /// The pod's IP, for a TCP match's sourceSubnet.
+    pub ip: Option<IpAddr>,
+}
+
+impl Workload {
+    pub fn matches(&self, labels: &BTreeMap<String, String>, namespace: Option<&str>) -> bool {
+        namespace.is_none_or(|ns| ns == self.namespace) && labels.iter().all(|(k, v)| self.labels.get(k) == Some(v))
+    }
+}
 
 #[derive(Debug)]
 pub struct Table {
     pub mode: OutboundMode,
     pub registry: Registry,
-    pub virtual_services: HostIndex<Arc<CompiledVs>>,
-    pub virtual_service_count: usize,
+    pub virtual_services: Vec<Arc<CompiledVs>>,
+    vs_hosts: HostIndex<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L4Kind {
+    Tls,
+    Tcp,
 }
 
 impl Table {
     pub fn compile(snapshot: &Snapshot) -> Result<Table, String> {
-        Ok(Table {
-            mode: snapshot.mesh.outbound_traffic_policy,
-            registry: Registry::compile(&snapshot.service_entries),
-            virtual_services: virtual_service::compile_all(&snapshot.virtual_services)?,
-            virtual_service_count: snapshot.virtual_services.len(),
-        })
+        let virtual_services: Vec<Arc<CompiledVs>> =
+            snapshot.virtual_services.iter().map(|vs| virtual_service::compile(vs).map(Arc::new)).collect::<Result<_, _>>()?;
+        let mut vs_hosts = HostIndex::default();
+        let doc = &snapshot.virtual_service_hosts;
+        for (host, i) in doc.exact.iter().map(|(h, i)| (h, *i)).chain(doc.wildcard.iter().map(|w| (&w.host, w.value))) {
+            if i >= virtual_services.len() {
+                return Err(format!("virtualServiceHosts[{host:?}]: index {i} is out of range"));
+            }
+            vs_hosts.add_ordered(host, i);
+        }
+        Ok(Table { mode: snapshot.mesh.outbound_traffic_policy, registry: Registry::compile(snapshot)?, virtual_services, vs_hosts })
     }
 
     pub fn mode_name(&self) -> &'static str {
@@ -33,114 +61,124 @@ impl Table {
         }
     }
 
-    fn unknown(&self, kind: Kind, what: String) -> Decision {
+    /// The VirtualService for a host (exact first, then the narrowest wildcard).
+    pub fn virtual_service(&self, host: &str) -> Option<&Arc<CompiledVs>> {
+        self.vs_hosts.find(host).and_then(|(_, i)| self.virtual_services.get(*i))
+    }
+
+    fn unknown(&self) -> Decision {
         match self.mode {
             OutboundMode::AllowAny => Decision {
                 allowed: true,
-                cluster: PASSTHROUGH_CLUSTER.to_string(),
+                reason: Reason::AllowAny,
+                cluster: Some(PASSTHROUGH_CLUSTER.to_string()),
                 service: None,
                 plan: Plan::Original,
-                rule: "outboundTrafficPolicy ALLOW_ANY".to_string(),
-                reason: format!("{what} is not in the registry; ALLOW_ANY passes it to the original destination"),
+                status: None,
+                location: None,
+                policy_source: Some(mesh_policy_source()),
+                route_source: None,
+                upstream_h2: false,
             },
-            OutboundMode::RegistryOnly => deny(
-                "outboundTrafficPolicy REGISTRY_ONLY".to_string(),
-                format!(
-                    "{what} matches no ServiceEntry {} on this port",
-                    match kind {
-                        Kind::Http => "HTTP host",
-                        Kind::Tls => "TLS SNI",
-                        Kind::Tcp => "address",
-                    }
-                ),
-            ),
+            OutboundMode::RegistryOnly => Decision {
+                cluster: Some(BLACKHOLE_CLUSTER.to_string()),
+                policy_source: Some(mesh_policy_source()),
+                status: Some(502),
+                ..deny(Reason::RegistryOnly, None)
+            },
         }
     }
 
-    /// HTTP: by the Host actually used (port stripped), then by address for TCP-only entries.
-    pub fn decide_http(&self, host: &str, port: u16, ip: IpAddr) -> Decision {
-        self.registry
-            .lookup_http(host, port)
-            .or_else(|| self.registry.lookup_tcp(ip, port))
-            .unwrap_or_else(|| self.unknown(Kind::Http, format!("Host {host} on port {port}")))
+    /// HTTP: by the Host (port stripped), then by address for entries matched by address.
+    pub fn decide_http_policy(&self, host: &str, port: u16, ip: IpAddr) -> Decision {
+        self.registry.lookup_http(host, port).or_else(|| self.registry.lookup_tcp(ip, port)).unwrap_or_else(|| self.unknown())
     }
 
-    /// TLS: by SNI; a ClientHello without SNI can only match by address. `random` in [0, 1) picks a weighted route.
-    pub fn decide_tls(&self, sni: Option<&str>, port: u16, ip: IpAddr, random: f64) -> Decision {
-        let base = sni
-            .and_then(|s| self.registry.lookup_tls(s, port))
-            .or_else(|| self.registry.lookup_tcp(ip, port))
-            .unwrap_or_else(|| {
-                let what = match sni {
-                    None => format!("TLS without SNI to {ip}:{port}"),
-                    Some(s) => format!("SNI {s} on port {port}"),
-                };
-                self.unknown(Kind::Tls, what)
-            });
-        match sni {
-            Some(s) if base.allowed => self.route_l4(base, Kind::Tls, s, port, ip, random),
-            _ => base,
+    /// TLS by SNI (then address) or TCP by address, re-targeted by the matching tls/tcp route. `random` in [0, 1).
+    pub fn decide_l4(&self, kind: L4Kind, sni: Option<&str>, ip: IpAddr, port: u16, workload: &Workload, random: f64) -> Decision {
+        let hit = match kind {
+            L4Kind::Tls => sni.and_then(|s| self.registry.lookup_tls(s, port)),
+            L4Kind::Tcp => None,
+        };
+        let mut base = hit.or_else(|| self.registry.lookup_tcp(ip, port)).unwrap_or_else(|| self.unknown());
+        if base.status.is_some() {
+            base.status = None; // TLS and TCP are closed, not answered
         }
-    }
-
-    pub fn decide_tcp(&self, ip: IpAddr, port: u16, random: f64) -> Decision {
-        let base = self.registry.lookup_tcp(ip, port).unwrap_or_else(|| self.unknown(Kind::Tcp, format!("{ip}:{port}")));
-        match base.service.clone() {
-            Some(service) if base.allowed => self.route_l4(base, Kind::Tcp, &service, port, ip, random),
-            _ => base,
-        }
-    }
-
-    /// tls/tcp routes of the host's VirtualService re-target an allowed connection.
-    fn route_l4(&self, base: Decision, kind: Kind, host: &str, port: u16, ip: IpAddr, random: f64) -> Decision {
-        let Some((_, vs)) = self.virtual_services.find(host) else { return base };
-        let routes = if kind == Kind::Tls { &vs.tls } else { &vs.tcp };
-        let Some(route) = routes.iter().find(|r| l4_matches(r, host, port, ip)) else { return base };
+        let Some(service) = base.service.clone().filter(|_| base.allowed) else { return base };
+        let vs_host = match kind {
+            L4Kind::Tls => match sni {
+                Some(s) => s.to_string(),
+                None => return base,
+            },
+            L4Kind::Tcp => service,
+        };
+        let Some(vs) = self.virtual_service(&vs_host) else { return base };
+        let routes = if kind == L4Kind::Tls { &vs.tls } else { &vs.tcp };
+        let Some(route) = routes.iter().find(|r| l4_matches(r, sni, ip, port, workload)) else { return base };
         match pick_destination(&route.destinations, route.total_weight, random) {
-            Some(d) => self.resolve_destination(&d.host, d.port, port, &base, &vs.source),
+            Some(d) => {
+                let mut out = self.resolve_destination(d, port, &base, &route.source);
+                out.status = None;
+                out
+            }
             None => base,
         }
     }
 
-    /// A route destination becomes an upstream: the same host keeps the decision that allowed it; another host must
-    /// be in the registry (routing cannot open a destination the policy closes).
-    pub fn resolve_destination(&self, host: &str, dest_port: Option<u16>, port: u16, base: &Decision, source: &str) -> Decision {
-        if base.service.as_deref() == Some(host) && dest_port.is_none_or(|p| p == port) {
-            return Decision { rule: format!("{}; {source}", base.rule), ..base.clone() };
+    /// Step 4 of the decision: a route destination becomes an upstream. The registry hit's own service keeps its
+    /// cluster; another host must be in the registry (routing cannot open what the policy closes).
+    pub fn resolve_destination(&self, d: &WeightedDestination, port: u16, base: &Decision, route_source: &Source) -> Decision {
+        let with_route = |mut decision: Decision| {
+            decision.route_source = Some(route_source.clone());
+            decision
+        };
+        if base.service.as_deref() == Some(d.host.as_str()) && d.port.is_none_or(|p| p == port) {
+            return with_route(base.clone());
         }
-        let hit = self
-            .registry
-            .lookup_destination(host, Some(dest_port.unwrap_or(port)))
-            .or_else(|| self.registry.lookup_destination(host, None));
-        if let Some(hit) = hit {
-            return Decision { rule: format!("{source} -> {}", hit.rule), ..hit };
+        if let Some(hit) = self.registry.lookup_destination(&d.host, d.port.unwrap_or(port)) {
+            return with_route(hit);
         }
-        if base.service.is_none() && host.parse::<IpAddr>().is_err() && self.mode == OutboundMode::AllowAny {
-            return Decision {
-                plan: Plan::Dns { host: host.to_string(), port: dest_port.unwrap_or(port) },
-                rule: format!("{source} (ALLOW_ANY)"),
+        if self.mode == OutboundMode::AllowAny && d.host.parse::<IpAddr>().is_err() {
+            return with_route(Decision {
+                reason: Reason::Route,
+                cluster: Some(PASSTHROUGH_CLUSTER.to_string()),
+                service: None,
+                plan: Plan::Dns { host: d.host.clone(), port: d.port.unwrap_or(port) },
+                policy_source: Some(mesh_policy_source()),
                 ..base.clone()
-            };
+            });
         }
-        deny(source.to_string(), format!("route destination {host} is not in the registry"))
+        with_route(Decision { status: Some(503), ..deny(Reason::DestinationUnknown, None) })
     }
 }
 
-pub fn deny(rule: String, reason: String) -> Decision {
-    Decision { allowed: false, cluster: BLACKHOLE_CLUSTER.to_string(), service: None, plan: Plan::Original, rule, reason }
+pub fn deny(reason: Reason, cluster: Option<String>) -> Decision {
+    Decision {
+        allowed: false,
+        reason,
+        cluster,
+        service: None,
+        plan: Plan::Original,
+        status: None,
+        location: None,
+        policy_source: None,
+        route_source: None,
+        upstream_h2: false,
+    }
 }
 
-fn l4_matches(route: &L4Route, host: &str, port: u16, ip: IpAddr) -> bool {
-    let sni_ok = route.sni_hosts.is_empty() || route.sni_hosts.iter().any(|h| super::host::host_matches(h, host));
-    // Each match is port AND subnets; any match (or none listed) accepts.
-    let match_ok = route.ports.is_empty()
-        || route.ports.iter().zip(&route.subnets).any(|(p, subnets)| {
-            p.is_none_or(|p| p == port) && (subnets.is_empty() || subnets.iter().any(|c| c.contains(ip)))
-        });
-    sni_ok && match_ok
+fn l4_matches(route: &L4Route, sni: Option<&str>, ip: IpAddr, port: u16, w: &Workload) -> bool {
+    route.matches.is_empty()
+        || route.matches.iter().any(|m| {
+            (m.sni_hosts.is_empty() || sni.is_some_and(|s| m.sni_hosts.iter().any(|h| super::host::host_matches(h, s))))
+                && (m.subnets.is_empty() || m.subnets.iter().any(|c| c.contains(ip)))
+                && m.port.is_none_or(|p| p == port)
+                && w.matches(&m.source_labels, m.source_namespace.as_deref())
+                && m.source_subnet.is_none_or(|c| w.ip.is_some_and(|ip| c.contains(ip)))
+        })
 }
 
-/// Weighted choice; `random` in [0, 1) is injected so tests and vectors can pin it.
+/// Weighted choice: `point = random × total`, the first destination whose weight exceeds what is left of it.
 pub fn pick_destination(list: &[WeightedDestination], total: u32, random: f64) -> Option<&WeightedDestination> {
     if list.len() <= 1 || total == 0 {
         return list.first();
