@@ -145,23 +145,6 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
-/// Request framing a proxy must refuse rather than interpret (request smuggling): both Content-Length and
-/// Transfer-Encoding, or a Transfer-Encoding other than a final `chunked`.
-fn smuggling_shape(h: &HeaderMap) -> Option<&'static str> {
-    let te: Vec<&HeaderValue> = h.get_all(header::TRANSFER_ENCODING).iter().collect();
-    if te.is_empty() {
-        return None;
-    }
-    if h.contains_key(header::CONTENT_LENGTH) {
-        return Some("both Content-Length and Transfer-Encoding");
-    }
-    let joined: Vec<String> = te.iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(|t| t.trim().to_ascii_lowercase()).collect();
-    if joined.last().map(String::as_str) != Some("chunked") || joined.iter().filter(|t| *t == "chunked").count() != 1 {
-        return Some("a Transfer-Encoding other than a single final chunked");
-    }
-    None
-}
-
 fn grpc_abort(code: u32) -> Response<Body> {
     let mut r = Response::new(empty());
     let h = r.headers_mut();
@@ -247,10 +230,6 @@ pub async fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incomin
         downstream_remote: host_port(conn.remote),
     };
     let loaded = proxy.shared.current();
-    if let Some(reason) = smuggling_shape(req.headers()) {
-        ex.details = "request_rejected";
-        return Ok(reported(&proxy, loaded, ex, local_reply(400, format!("meshgate: bad request: {reason}\n"), true)));
-    }
     let Some(authority) = authority else {
         ex.details = "request_rejected";
         return Ok(reported(&proxy, loaded, ex, local_reply(400, "meshgate: bad request: one Host header is required\n", true)));
@@ -402,20 +381,61 @@ impl RequestBody {
     }
 }
 
+/// Reads the body while it fits the replay buffer: a small body (of any framing) becomes replayable; a framing error
+/// (bad chunk size, short body) is a 400 before anything is sent upstream; a large body streams on, its first
+/// frames put back in front.
 async fn read_body(body: Incoming, counter: Arc<AtomicU64>) -> Result<RequestBody, Response<Body>> {
-    let counted = Counted::new(body, counter, None);
-    let hint = http_body::Body::size_hint(&counted);
+    let mut counted = Counted::new(body, counter, None);
     if http_body::Body::is_end_stream(&counted) {
         return Ok(RequestBody::Replayable(Bytes::new()));
     }
-    if hint.upper().is_some_and(|u| u <= MAX_REPLAY_BODY) {
-        let limited = http_body_util::Limited::new(counted, MAX_REPLAY_BODY as usize);
-        return match limited.collect().await {
-            Ok(c) => Ok(RequestBody::Replayable(c.to_bytes())),
-            Err(_) => Err(local_reply(400, "meshgate: the request body could not be read\n", true)),
-        };
+    let mut frames: Vec<Bytes> = Vec::new();
+    let mut size = 0u64;
+    loop {
+        match counted.frame().await {
+            None => {
+                let mut all = bytes::BytesMut::with_capacity(size as usize);
+                for f in frames {
+                    all.extend_from_slice(&f);
+                }
+                return Ok(RequestBody::Replayable(all.freeze()));
+            }
+            Some(Err(_)) => return Err(local_reply(400, "meshgate: bad request body framing\n", true)),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    size += data.len() as u64;
+                    frames.push(data);
+                    if size > MAX_REPLAY_BODY {
+                        let prefix = Prefixed { frames: frames.into(), rest: counted };
+                        return Ok(RequestBody::Stream(Some(prefix.boxed())));
+                    }
+                }
+                // Trailers end the body; they are not forwarded on a buffered body.
+                Err(_) => continue,
+            },
+        }
     }
-    Ok(RequestBody::Stream(Some(counted.boxed())))
+}
+
+/// Frames already read, then the rest of the body.
+struct Prefixed<B> {
+    frames: std::collections::VecDeque<Bytes>,
+    rest: B,
+}
+
+impl<B> http_body::Body for Prefixed<B>
+where
+    B: http_body::Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        if let Some(f) = self.frames.pop_front() {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(f))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
 }
 
 fn upstream_request(method: &Method, h2: bool, authority: &str, path: &str, headers: &HeaderMap, body: Body) -> Option<Request<Body>> {
