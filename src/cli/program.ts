@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   ranges: async () => (await import('./commands/ranges.ts')).registerRanges,
   init: async () => (await import('./commands/init.ts')).registerInit,
   proxy: async () => (await import('./commands/proxy.ts')).registerProxy,
+  compile: async () => (await import('./commands/compile.ts')).registerCompile,
 };
 
 export async function buildProgram(argv: string[]): Promise<Command> {
