@@ -611,7 +611,8 @@ async fn forward(
 /// request's authority gets Istio's `-shadow` suffix.
 #[allow(clippy::too_many_arguments)]
 fn mirror(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, conn: &ConnInfo, m: &crate::snapshot::Mirror, method: &Method, authority: &str, path: &str, headers: &HeaderMap, body: Bytes) {
-    let Some(target) = loaded.table.registry.lookup_destination(&m.host, m.port.unwrap_or(conn.original.port())) else { return };
+    let exact = (!m.host.starts_with('*')).then_some(m.host.as_str());
+    let Some(target) = loaded.table.registry.lookup_destination(&m.host, m.port.unwrap_or(conn.original.port()), m.port.is_none(), exact) else { return };
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => (h.to_string(), Some(p.to_string())),
         _ => (authority.to_string(), None),

@@ -1,8 +1,8 @@
 //! An HTTP request's whole decision: policy (by Host/:authority), the VirtualService route that matches it, and what
 //! to do (forward, redirect, direct response, 404 when its VirtualService has no matching route, deny).
 
-use super::registry::{Decision, Reason};
-use super::table::{deny, pick_destination, Table, Workload};
+use super::registry::{Decision, Plan, Reason};
+use super::table::{pick_destination, Table, Workload};
 use super::virtual_service::{CompiledVs, HttpMatch, HttpRoute, WeightedDestination};
 use crate::snapshot::{DerivePort, HeaderOps, Redirect};
 use http::HeaderMap;
@@ -44,12 +44,13 @@ fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
     Some(joined.join(","))
 }
 
-/// The first occurrence of a query parameter, percent-decoded (`+` kept, as the snapshot format says).
-fn query_value(path: &str, name: &str) -> Option<String> {
+/// The first occurrence of a query parameter, raw (not percent-decoded), as Envoy's route matcher reads it.
+fn query_value<'p>(path: &'p str, name: &str) -> Option<&'p str> {
     let query = path.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    query.split('&').filter(|p| !p.is_empty()).find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+        (k == name).then_some(v)
     })
 }
 
@@ -68,8 +69,8 @@ fn match_one(m: &HttpMatch, r: &RequestView, path_only: &str, workload: &Workloa
     }
     let present = |v: Option<String>, matcher: &super::matcher::StringMatcher| v.is_some_and(|v| matcher.test(&v));
     m.headers.iter().all(|(name, matcher)| present(header_value(r.headers, name), matcher))
-        && m.query_params.iter().all(|(name, matcher)| present(query_value(r.path, name), matcher))
         && !m.without_headers.iter().any(|(name, matcher)| present(header_value(r.headers, name), matcher))
+        && m.query_params.iter().all(|(name, matcher)| query_value(r.path, name).is_some_and(|v| matcher.test(v)))
 }
 
 /// The first route whose matches (any; none listed means all) accept the request, and the match that did.
@@ -107,34 +108,49 @@ pub fn rewrite_path(path: &str, route: &HttpRoute, matched: Option<&HttpMatch>) 
     with_query(uri.clone())
 }
 
-/// A redirect's Location: each part the redirect sets replaced, the rest the request's.
+/// A redirect's Location: each part the redirect sets replaces the request's; a port equal to the scheme's default
+/// is left out; the request's query is kept unless the new uri has its own.
 pub fn redirect_location(redirect: &Redirect, r: &RequestView) -> String {
     let scheme = redirect.scheme.as_deref().unwrap_or(r.scheme);
-    let request_port = authority_port(r.authority);
-    let port = match (redirect.port, redirect.derive_port) {
-        (Some(p), _) => Some(p),
-        (None, Some(DerivePort::FromRequestPort)) => request_port.or(Some(r.port)),
-        (None, Some(DerivePort::FromProtocolDefault)) => None,
-        (None, None) if redirect.authority.is_none() => request_port,
-        (None, None) => None,
+    let (orig_host, orig_port) = split_authority(r.authority);
+    let host = redirect.authority.as_deref().unwrap_or(orig_host);
+    let port: Option<String> = match (redirect.port, redirect.derive_port) {
+        (Some(p), _) => Some(p.to_string()),
+        (None, Some(DerivePort::FromRequestPort)) => Some(r.port.to_string()),
+        (None, None) if redirect.authority.is_none() && redirect.scheme.is_none() => orig_port.map(str::to_string),
+        _ => None,
     };
-    let host = redirect.authority.as_deref().unwrap_or(r.host);
-    let host = if host.contains(':') && !host.starts_with('[') && host.parse::<std::net::Ipv6Addr>().is_ok() { format!("[{host}]") } else { host.to_string() };
-    let port_text = port.filter(|p| !is_default_port(scheme, *p)).map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{scheme}://{host}{port_text}{}", redirect.uri.as_deref().unwrap_or(r.path))
+    let default = match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let port = port.filter(|p| p.parse::<u16>().ok() != default || default.is_none());
+    let path = match (&redirect.uri, r.path.split_once('?')) {
+        (None, _) => r.path.to_string(),
+        (Some(uri), Some((_, q))) if !uri.contains('?') => format!("{uri}?{q}"),
+        (Some(uri), _) => uri.clone(),
+    };
+    format!("{scheme}://{host}{}{path}", port.map(|p| format!(":{p}")).unwrap_or_default())
 }
 
-fn is_default_port(scheme: &str, port: u16) -> bool {
-    (scheme == "http" && port == 80) || (scheme == "https" && port == 443)
-}
-
-fn authority_port(authority: &str) -> Option<u16> {
-    let tail = match authority.rfind(']') {
-        Some(i) => &authority[i + 1..],
-        None if authority.matches(':').count() == 1 => &authority[authority.find(':')?..],
-        None => "",
+/// `host:port`, `[v6]:port` or a bare host; the port only when it is digits.
+fn split_authority(authority: &str) -> (&str, Option<&str>) {
+    let (host, rest) = match authority.strip_prefix('[') {
+        Some(after) => match after.find(']') {
+            Some(i) => (&authority[..i + 2], &authority[i + 2..]),
+            None => return (authority, None),
+        },
+        None => match authority.find(':') {
+            Some(i) => (&authority[..i], &authority[i..]),
+            None => (authority, ""),
+        },
     };
-    tail.strip_prefix(':')?.parse().ok()
+    match rest.strip_prefix(':') {
+        None if rest.is_empty() => (host, None),
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => (host, (!p.is_empty()).then_some(p)),
+        _ => (authority, None),
+    }
 }
 
 /// Applies set/add/remove to a header map (values were checked when the snapshot was loaded).
@@ -165,8 +181,21 @@ pub fn decide_request<'t>(table: &'t Table, r: &RequestView, workload: &Workload
     out.route_name = if out.decision.service.is_some() { "default".into() } else { "allow_any".into() };
     let Some(vs) = table.virtual_service(r.host).filter(|vs| !vs.http.is_empty()) else { return out };
     out.vs = Some(vs);
+    // Answers the proxy gives itself keep the policy source and service, and name no cluster or upstream.
+    let local = |base: &Decision, allowed: bool, reason: Reason, status: u16, route_source: &crate::snapshot::Source| Decision {
+        allowed,
+        reason,
+        cluster: None,
+        service: base.service.clone(),
+        plan: Plan::Original,
+        status: Some(status),
+        location: None,
+        policy_source: base.policy_source.clone(),
+        route_source: Some(route_source.clone()),
+        upstream_h2: false,
+    };
     let Some((route, matched)) = select_route(vs, r, workload) else {
-        out.decision = Decision { status: Some(404), ..deny(Reason::NoRoute, None) };
+        out.decision = local(&out.decision, false, Reason::NoRoute, 404, &vs.source);
         out.route_name = "-".into();
         return out;
     };
@@ -174,21 +203,20 @@ pub fn decide_request<'t>(table: &'t Table, r: &RequestView, workload: &Workload
     out.matched = matched;
     out.route_name = route.name.clone();
     if let Some(redirect) = &route.redirect {
-        out.decision.reason = Reason::Redirect;
-        out.decision.status = Some(redirect.code);
-        out.decision.location = Some(redirect_location(redirect, r));
-        out.decision.route_source = Some(route.source.clone());
+        let location = redirect_location(redirect, r);
+        out.decision = Decision { location: Some(location), ..local(&out.decision, true, Reason::Redirect, redirect.code, &route.source) };
         return out;
     }
     if let Some((status, _)) = &route.direct_response {
-        out.decision.reason = Reason::DirectResponse;
-        out.decision.status = Some(*status);
-        out.decision.route_source = Some(route.source.clone());
+        out.decision = local(&out.decision, true, Reason::DirectResponse, *status, &route.source);
         return out;
     }
-    if let Some(d) = pick_destination(&route.destinations, route.total_weight, random) {
-        out.decision = table.resolve_destination(d, r.port, &out.decision, &route.source);
-        out.destination = Some(d);
+    match pick_destination(&route.destinations, route.total_weight, random) {
+        Some(d) => {
+            out.decision = table.route_to(&out.decision, d, r.port, &route.source);
+            out.destination = Some(d);
+        }
+        None => out.decision = local(&out.decision, false, Reason::DestinationUnknown, 503, &route.source),
     }
     out
 }

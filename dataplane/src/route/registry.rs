@@ -171,12 +171,13 @@ impl Registry {
         self.allow(cluster, None, Reason::AddressMatch)
     }
 
-    /// A route destination: the host's cluster on `port`, else its first cluster.
-    pub fn lookup_destination(&self, host: &str, port: u16) -> Option<Decision> {
+    /// A route destination: the host's cluster on `port`, else (when the route named no port) its first cluster.
+    /// The cluster name is `outbound|<port>||<service>`.
+    pub fn lookup_destination(&self, host: &str, port: u16, any_port: bool, name: Option<&str>) -> Option<Decision> {
         let (_, clusters) = self.hosts.find(host)?;
-        let by_port = clusters.iter().find(|c| self.clusters.get(*c).is_some_and(|c| c.port == port));
-        let cluster = by_port.or_else(|| clusters.first())?;
-        self.allow(cluster, Some(host), Reason::Route)
+        let found = |n: &&String| self.clusters.get(*n).is_some_and(|c| c.port == port);
+        let cluster = clusters.iter().find(found).or_else(|| if any_port { clusters.first() } else { None })?;
+        self.allow(cluster, name, Reason::Route)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::host::HostIndex;
 use super::registry::{mesh_policy_source, Decision, Plan, Reason, Registry, BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER};
-use super::virtual_service::{self, CompiledVs, L4Route, WeightedDestination};
+use super::virtual_service::{self, CompiledVs, WeightedDestination};
 use crate::snapshot::{OutboundMode, Snapshot, Source};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -94,30 +94,37 @@ impl Table {
         self.registry.lookup_http(host, port).or_else(|| self.registry.lookup_tcp(ip, port)).unwrap_or_else(|| self.unknown())
     }
 
-    /// TLS by SNI (then address) or TCP by address, re-targeted by the matching tls/tcp route. `random` in [0, 1).
+    /// TLS by SNI (then address) or TCP by address, re-targeted by the first matching tls/tcp route (a TLS route
+    /// needs a match whose sniHosts hold the SNI; a TCP route without matches takes every connection). `random` in [0, 1).
     pub fn decide_l4(&self, kind: L4Kind, sni: Option<&str>, ip: IpAddr, port: u16, workload: &Workload, random: f64) -> Decision {
-        let hit = match kind {
-            L4Kind::Tls => sni.and_then(|s| self.registry.lookup_tls(s, port)),
-            L4Kind::Tcp => None,
+        let sni = sni.filter(|s| !s.is_empty()).map(super::host::normalize_host);
+        let hit = match (kind, &sni) {
+            (L4Kind::Tls, Some(s)) => self.registry.lookup_tls(s, port),
+            _ => None,
         };
         let mut base = hit.or_else(|| self.registry.lookup_tcp(ip, port)).unwrap_or_else(|| self.unknown());
-        if base.status.is_some() {
-            base.status = None; // TLS and TCP are closed, not answered
+        base.status = None; // TLS and TCP are closed, never answered
+        if !base.allowed {
+            return base;
         }
-        let Some(service) = base.service.clone().filter(|_| base.allowed) else { return base };
-        let vs_host = match kind {
-            L4Kind::Tls => match sni {
-                Some(s) => s.to_string(),
+        let (vs_host, tls) = match kind {
+            L4Kind::Tls => match &sni {
+                Some(s) => (s.clone(), true),
                 None => return base,
             },
-            L4Kind::Tcp => service,
+            L4Kind::Tcp => match &base.service {
+                Some(service) => (service.clone(), false),
+                None => return base,
+            },
         };
         let Some(vs) = self.virtual_service(&vs_host) else { return base };
-        let routes = if kind == L4Kind::Tls { &vs.tls } else { &vs.tcp };
-        let Some(route) = routes.iter().find(|r| l4_matches(r, sni, ip, port, workload)) else { return base };
-        match pick_destination(&route.destinations, route.total_weight, random) {
-            Some(d) => {
-                let mut out = self.resolve_destination(d, port, &base, &route.source);
+        let routes = if tls { &vs.tls } else { &vs.tcp };
+        let chosen = routes.iter().find(|r| {
+            (!tls && r.matches.is_empty()) || r.matches.iter().any(|m| l4_match(m, tls, sni.as_deref(), ip, port, workload))
+        });
+        match chosen.and_then(|r| pick_destination(&r.destinations, r.total_weight, random).map(|d| (r, d))) {
+            Some((route, d)) => {
+                let mut out = self.route_to(&base, d, port, &route.source);
                 out.status = None;
                 out
             }
@@ -125,30 +132,38 @@ impl Table {
         }
     }
 
-    /// Step 4 of the decision: a route destination becomes an upstream. The registry hit's own service keeps its
-    /// cluster; another host must be in the registry (routing cannot open what the policy closes).
-    pub fn resolve_destination(&self, d: &WeightedDestination, port: u16, base: &Decision, route_source: &Source) -> Decision {
-        let with_route = |mut decision: Decision| {
-            decision.route_source = Some(route_source.clone());
-            decision
-        };
-        if base.service.as_deref() == Some(d.host.as_str()) && d.port.is_none_or(|p| p == port) {
-            return with_route(base.clone());
+    /// Step 4 of the decision: a route destination becomes a cluster. The registry hit's own service keeps its
+    /// cluster; another host must be in the registry (routing never opens what the policy closes). The policy
+    /// source stays the one that allowed the request.
+    pub fn route_to(&self, base: &Decision, d: &WeightedDestination, port: u16, route_source: &Source) -> Decision {
+        let want_port = d.port.unwrap_or(port);
+        if base.service.as_deref() == Some(d.host.as_str()) && want_port == port {
+            return Decision { reason: Reason::Route, route_source: Some(route_source.clone()), ..base.clone() };
         }
-        if let Some(hit) = self.registry.lookup_destination(&d.host, d.port.unwrap_or(port)) {
-            return with_route(hit);
+        let exact_name = (!d.host.starts_with('*')).then_some(d.host.as_str());
+        if let Some(hit) = self.registry.lookup_destination(&d.host, want_port, d.port.is_none(), exact_name) {
+            return Decision { policy_source: base.policy_source.clone(), route_source: Some(route_source.clone()), ..hit };
         }
-        if self.mode == OutboundMode::AllowAny && d.host.parse::<IpAddr>().is_err() {
-            return with_route(Decision {
+        if self.mode == OutboundMode::AllowAny && exact_name.is_some_and(|h| h.parse::<IpAddr>().is_err()) {
+            return Decision {
+                allowed: true,
                 reason: Reason::Route,
                 cluster: Some(PASSTHROUGH_CLUSTER.to_string()),
                 service: None,
-                plan: Plan::Dns { host: d.host.clone(), port: d.port.unwrap_or(port) },
-                policy_source: Some(mesh_policy_source()),
-                ..base.clone()
-            });
+                plan: Plan::Dns { host: d.host.clone(), port: want_port },
+                status: None,
+                location: None,
+                policy_source: base.policy_source.clone(),
+                route_source: Some(route_source.clone()),
+                upstream_h2: false,
+            };
         }
-        with_route(Decision { status: Some(503), ..deny(Reason::DestinationUnknown, None) })
+        Decision {
+            status: Some(503),
+            policy_source: base.policy_source.clone(),
+            route_source: Some(route_source.clone()),
+            ..deny(Reason::DestinationUnknown, None)
+        }
     }
 }
 
@@ -167,15 +182,12 @@ pub fn deny(reason: Reason, cluster: Option<String>) -> Decision {
     }
 }
 
-fn l4_matches(route: &L4Route, sni: Option<&str>, ip: IpAddr, port: u16, w: &Workload) -> bool {
-    route.matches.is_empty()
-        || route.matches.iter().any(|m| {
-            (m.sni_hosts.is_empty() || sni.is_some_and(|s| m.sni_hosts.iter().any(|h| super::host::host_matches(h, s))))
-                && (m.subnets.is_empty() || m.subnets.iter().any(|c| c.contains(ip)))
-                && m.port.is_none_or(|p| p == port)
-                && w.matches(&m.source_labels, m.source_namespace.as_deref())
-                && m.source_subnet.is_none_or(|c| w.ip.is_some_and(|ip| c.contains(ip)))
-        })
+fn l4_match(m: &super::virtual_service::L4Match, tls: bool, sni: Option<&str>, ip: IpAddr, port: u16, w: &Workload) -> bool {
+    m.port.is_none_or(|p| p == port)
+        && (!tls || sni.is_some_and(|s| m.sni_hosts.iter().any(|h| super::host::host_matches(h, s))))
+        && (m.subnets.is_empty() || m.subnets.iter().any(|c| c.contains(ip)))
+        && m.source_subnet.is_none_or(|c| w.ip.is_some_and(|ip| c.contains(ip)))
+        && w.matches(&m.source_labels, m.source_namespace.as_deref())
 }
 
 /// Weighted choice: `point = random × total`, the first destination whose weight exceeds what is left of it.

@@ -39,6 +39,8 @@ pub struct CaseSource {
     pub namespace: Option<String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ip: Option<IpAddr>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,8 +62,9 @@ pub struct CaseRequest {
     pub method: String,
     pub authority: String,
     pub path: String,
+    /// A value or a list of values (a repeated header).
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Value>,
 }
 
 /// The decision in the vectors' vocabulary.
@@ -86,7 +89,7 @@ pub fn run_case(table: &Table, case: &Case) -> Result<(), String> {
         name: "vector".into(),
         namespace: case.source.as_ref().and_then(|s| s.namespace.clone()).unwrap_or_else(|| "default".into()),
         labels: case.source.as_ref().map(|s| s.labels.clone()).unwrap_or_default(),
-        ip: None,
+        ip: case.source.as_ref().and_then(|s| s.ip),
     };
     let random = case.connection.random.unwrap_or(0.0);
     let ip: IpAddr = dest.ip();
@@ -96,8 +99,14 @@ pub fn run_case(table: &Table, case: &Case) -> Result<(), String> {
             let mut headers = http::HeaderMap::new();
             for (k, v) in &r.headers {
                 let name = http::HeaderName::try_from(k.as_str()).map_err(|e| format!("header {k}: {e}"))?;
-                let value = http::HeaderValue::try_from(v.as_str()).map_err(|e| format!("header {k}: {e}"))?;
-                headers.append(name, value);
+                let values: Vec<&str> = match v {
+                    Value::String(s) => vec![s.as_str()],
+                    Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+                    other => return Err(format!("header {k}: {other} is not a string or a list")),
+                };
+                for value in values {
+                    headers.append(name.clone(), http::HeaderValue::try_from(value).map_err(|e| format!("header {k}: {e}"))?);
+                }
             }
             let host = normalize_host(&r.authority);
             let view = RequestView {
