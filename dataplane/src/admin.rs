@@ -62,13 +62,24 @@ pub fn explain(shared: &Shared, host_text: &str, port: u16) -> Value {
     let ip: Option<IpAddr> = host.parse().ok();
     let any_ip = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let headers = http::HeaderMap::new();
-    let view = RequestView { method: "GET", scheme: "http", path: "/", authority: &host, host: &host, port, ip: any_ip, headers: &headers };
+    let view = RequestView {
+        method: "GET",
+        scheme: "http",
+        path: "/",
+        authority: &host,
+        host: &host,
+        port,
+        ip: any_ip,
+        headers: &headers,
+    };
     let http = crate::route::http_route::decide_request(table, &view, &shared.workload, 0.0);
     let mut http_json = explained(&http.decision);
     if let (Some(vs), Some(obj)) = (table.virtual_service(&host), http_json.as_object_mut()) {
         let selected = select_route(vs, &view, &shared.workload);
         let text = match selected {
-            Some((route, _)) => format!("VirtualService {}/{} route {} (for GET /)", vs.source.namespace, vs.source.name, route.name),
+            Some((route, _)) => {
+                format!("VirtualService {}/{} route {} (for GET /)", vs.source.namespace, vs.source.name, route.name)
+            }
             None => format!("VirtualService {}/{} (no route matches GET /)", vs.source.namespace, vs.source.name),
         };
         obj.insert("virtualService".into(), json!(text));
@@ -104,7 +115,12 @@ fn config(shared: &Shared) -> Value {
     }
 }
 
-async fn handle(role: Role, shared: Arc<Shared>, draining: Arc<AtomicBool>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    role: Role,
+    shared: Arc<Shared>,
+    draining: Arc<AtomicBool>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(reply(405, "text/plain", "GET only\n".into()));
     }
@@ -119,7 +135,9 @@ async fn handle(role: Role, shared: Arc<Shared>, draining: Arc<AtomicBool>, req:
                 reply(200, "text/plain", "ready\n".into())
             }
         }
-        (Role::Metrics, "/stats/prometheus") => reply(200, crate::telemetry::metrics::CONTENT_TYPE, shared.metrics.encode()),
+        (Role::Metrics, "/stats/prometheus") => {
+            reply(200, crate::telemetry::metrics::CONTENT_TYPE, shared.metrics.encode())
+        }
         (Role::Admin, "/explain") => {
             let host = query_param(query, "host").filter(|h| !h.is_empty() && h.len() <= 255);
             let port = query_param(query, "port").unwrap_or_else(|| "80".into()).parse::<u16>().ok().filter(|p| *p > 0);

@@ -140,7 +140,17 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     for name in listed {
         h.remove(name);
     }
-    for name in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate", "proxy-authorization"] {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-authenticate",
+        "proxy-authorization",
+    ] {
         h.remove(name);
     }
 }
@@ -197,12 +207,17 @@ fn authority_of(req: &Request<Incoming>) -> Option<String> {
     host.to_str().ok().filter(|h| !h.is_empty()).map(str::to_string)
 }
 
-pub async fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let start = SystemTime::now();
     let started = Instant::now();
     let headers = req.headers();
     let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let request_id = text(HeaderName::from_static("x-request-id")).filter(|v| v.len() <= 128).unwrap_or_else(new_request_id);
+    let request_id =
+        text(HeaderName::from_static("x-request-id")).filter(|v| v.len() <= 128).unwrap_or_else(new_request_id);
     let path = req.uri().path_and_query().map_or("/".to_string(), |p| p.as_str().to_string());
     let authority = authority_of(&req);
     let mut ex = Exchange {
@@ -232,7 +247,12 @@ pub async fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incomin
     let loaded = proxy.shared.current();
     let Some(authority) = authority else {
         ex.details = "request_rejected";
-        return Ok(reported(&proxy, loaded, ex, local_reply(400, "meshgate: bad request: one Host header is required\n", true)));
+        return Ok(reported(
+            &proxy,
+            loaded,
+            ex,
+            local_reply(400, "meshgate: bad request: one Host header is required\n", true),
+        ));
     };
     let Some(loaded_now) = loaded.clone() else {
         ex.flags = "NC";
@@ -259,11 +279,20 @@ pub async fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incomin
     let close = proxy.draining.load(Ordering::Relaxed);
     if !d.allowed {
         let (body, details) = match d.reason {
-            Reason::NoRoute => (format!("meshgate: no route of the VirtualService for {host} matches {} {}\n", view.method, path), "route_not_found"),
-            Reason::DestinationUnknown => (format!("meshgate: the route's destination for {host} is not in the registry\n"), "destination_unknown"),
+            Reason::NoRoute => (
+                format!("meshgate: no route of the VirtualService for {host} matches {} {}\n", view.method, path),
+                "route_not_found",
+            ),
+            Reason::DestinationUnknown => (
+                format!("meshgate: the route's destination for {host} is not in the registry\n"),
+                "destination_unknown",
+            ),
             _ => {
                 proxy.shared.metrics.denied("http", &format!("{host}:{port}"));
-                (format!("meshgate: {host}:{port} is blocked: {} ({})\n", reason_text(d), rule_text(d)), "direct_response")
+                (
+                    format!("meshgate: {host}:{port} is blocked: {} ({})\n", reason_text(d), rule_text(d)),
+                    "direct_response",
+                )
             }
         };
         ex.flags = if d.reason == Reason::NoRoute { "NR" } else { "-" };
@@ -308,15 +337,30 @@ pub async fn handle(proxy: Arc<Proxy>, conn: Arc<ConnInfo>, req: Request<Incomin
     }
     let cors = route.and_then(|r| r.cors.as_ref());
     let cors_origin = cors.and_then(|c| cors_origin(c, req.headers()));
-    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight =
+        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if let (Some(c), Some(origin), true) = (cors, cors_origin.clone(), preflight) {
         ex.details = "cors_response";
         let mut r = local_reply(200, "", close);
         add_cors(c, origin, r.headers_mut(), true);
         return Ok(reported(&proxy, loaded, ex, r));
     }
-    let Decided { decision, path: new_path, authority: new_authority } = Decided::of(d, route, decided.matched, &path, &authority);
-    let mut response = forward(&proxy, &conn, &loaded_now, &decision, route, decided.destination, req, new_path, new_authority, &request_id, &mut ex).await;
+    let Decided { decision, path: new_path, authority: new_authority } =
+        Decided::of(d, route, decided.matched, &path, &authority);
+    let mut response = forward(
+        &proxy,
+        &conn,
+        &loaded_now,
+        &decision,
+        route,
+        decided.destination,
+        req,
+        new_path,
+        new_authority,
+        &request_id,
+        &mut ex,
+    )
+    .await;
     if let (Some(c), Some(origin)) = (cors, cors_origin) {
         add_cors(c, origin, response.headers_mut(), false);
     }
@@ -333,7 +377,13 @@ struct Decided {
 }
 
 impl Decided {
-    fn of(d: &Decision, route: Option<&HttpRoute>, matched: Option<&crate::route::virtual_service::HttpMatch>, path: &str, authority: &str) -> Decided {
+    fn of(
+        d: &Decision,
+        route: Option<&HttpRoute>,
+        matched: Option<&crate::route::virtual_service::HttpMatch>,
+        path: &str,
+        authority: &str,
+    ) -> Decided {
         let (path, authority) = match route {
             Some(r) => (
                 rewrite_path(path, r, matched),
@@ -430,7 +480,10 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
         if let Some(f) = self.frames.pop_front() {
             return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(f))));
         }
@@ -438,7 +491,14 @@ where
     }
 }
 
-fn upstream_request(method: &Method, h2: bool, authority: &str, path: &str, headers: &HeaderMap, body: Body) -> Option<Request<Body>> {
+fn upstream_request(
+    method: &Method,
+    h2: bool,
+    authority: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Option<Request<Body>> {
     let uri: Uri = if h2 { format!("http://{authority}{path}").parse().ok()? } else { path.parse().ok()? };
     let mut req = Request::new(body);
     *req.method_mut() = method.clone();
@@ -487,7 +547,8 @@ async fn forward(
     let (parts, body) = req.into_parts();
     let mut headers = parts.headers;
     // gRPC needs `te: trailers` end to end.
-    let te_trailers = conn.h2 && headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    let te_trailers =
+        conn.h2 && headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
     strip_hop_by_hop(&mut headers);
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
@@ -537,11 +598,18 @@ async fn forward(
                         tokio::time::sleep(backoff(route, attempt)).await;
                         continue;
                     }
-                    return Err((503, "UF", "upstream_reset_before_response_started{connection_failure}", e.to_string()));
+                    return Err((
+                        503,
+                        "UF",
+                        "upstream_reset_before_response_started{connection_failure}",
+                        e.to_string(),
+                    ));
                 }
             };
             ex.upstream_local = Some(sender.local().to_string());
-            let Some(body_now) = body.take() else { return Err((503, "UF", "request_body_consumed", "body already sent".into())) };
+            let Some(body_now) = body.take() else {
+                return Err((503, "UF", "request_body_consumed", "body already sent".into()));
+            };
             let Some(up) = upstream_request(&parts.method, h2, &authority, &path, &headers, body_now) else {
                 return Err((400, "-", "invalid_rewrite", "the rewritten request is not valid".into()));
             };
@@ -564,7 +632,12 @@ async fn forward(
                         tokio::time::sleep(backoff(route, attempt)).await;
                         continue;
                     }
-                    return Err((503, "UC", "upstream_reset_before_response_started{connection_termination}", e.to_string()));
+                    return Err((
+                        503,
+                        "UC",
+                        "upstream_reset_before_response_started{connection_termination}",
+                        e.to_string(),
+                    ));
                 }
                 Ok(Ok(resp)) => {
                     ex.upstream_time_ms = Some(sent_at.elapsed().as_millis() as u64);
@@ -580,7 +653,12 @@ async fn forward(
         }
     };
     let outcome = match route.and_then(|r| r.timeout_ms) {
-        Some(ms) => tokio::time::timeout(Duration::from_millis(ms), work).await.unwrap_or(Err((504, "UT", "upstream_response_timeout", "upstream request timeout".into()))),
+        Some(ms) => tokio::time::timeout(Duration::from_millis(ms), work).await.unwrap_or(Err((
+            504,
+            "UT",
+            "upstream_response_timeout",
+            "upstream request timeout".into(),
+        ))),
         None => work.await,
     };
     match outcome {
@@ -610,9 +688,26 @@ async fn forward(
 /// Mirrors are fire and forget: sent on their own task, never delaying or failing the real response. The mirrored
 /// request's authority gets Istio's `-shadow` suffix.
 #[allow(clippy::too_many_arguments)]
-fn mirror(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, conn: &ConnInfo, m: &crate::snapshot::Mirror, method: &Method, authority: &str, path: &str, headers: &HeaderMap, body: Bytes) {
+fn mirror(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    conn: &ConnInfo,
+    m: &crate::snapshot::Mirror,
+    method: &Method,
+    authority: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) {
     let exact = (!m.host.starts_with('*')).then_some(m.host.as_str());
-    let Some(target) = loaded.table.registry.lookup_destination(&m.host, m.port.unwrap_or(conn.original.port()), m.port.is_none(), exact) else { return };
+    let Some(target) = loaded.table.registry.lookup_destination(
+        &m.host,
+        m.port.unwrap_or(conn.original.port()),
+        m.port.is_none(),
+        exact,
+    ) else {
+        return;
+    };
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => (h.to_string(), Some(p.to_string())),
         _ => (authority.to_string(), None),
@@ -630,7 +725,9 @@ fn mirror(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, conn: &ConnInfo, m: &crate::
         let plan: Plan = target.plan;
         let Ok(addr) = address_for(&plan, original, &proxy.resolver, random()).await else { return };
         let Ok((mut sender, _)) = proxy.pool.get(addr, target.upstream_h2).await else { return };
-        let Some(req) = upstream_request(&method, target.upstream_h2, &shadow, &path, &headers, full(body)) else { return };
+        let Some(req) = upstream_request(&method, target.upstream_h2, &shadow, &path, &headers, full(body)) else {
+            return;
+        };
         if let Ok(Ok(resp)) = tokio::time::timeout(Duration::from_secs(30), sender.send(req)).await {
             let _ = resp.into_body().collect().await;
         }

@@ -20,7 +20,11 @@ pub async fn serve(listener: TcpListener, original_dst: OriginalDst, max_connect
         tokio::spawn(async move {
             if let Ok(mut up) = connect_from_passthrough_source(original).await {
                 let _ = client.set_nodelay(true);
-                let _ = tokio::time::timeout(crate::tcp_proxy::IDLE_TIMEOUT, tokio::io::copy_bidirectional(&mut client, &mut up)).await;
+                let _ = tokio::time::timeout(
+                    crate::tcp_proxy::IDLE_TIMEOUT,
+                    tokio::io::copy_bidirectional(&mut client, &mut up),
+                )
+                .await;
             }
             drop(permit);
         });

@@ -89,7 +89,11 @@ impl AsyncWrite for Rewind {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
@@ -129,7 +133,13 @@ async fn sniff(stream: &mut TcpStream, timeout: Duration) -> (Protocol, Vec<u8>,
     }
 }
 
-pub async fn serve_connection(proxy: Arc<Proxy>, limits: Arc<Limits>, mut stream: TcpStream, original: SocketAddr, remote: SocketAddr) {
+pub async fn serve_connection(
+    proxy: Arc<Proxy>,
+    limits: Arc<Limits>,
+    mut stream: TcpStream,
+    original: SocketAddr,
+    remote: SocketAddr,
+) {
     let _ = stream.set_nodelay(true);
     let (kind, head, sni) = sniff(&mut stream, limits.sniff_timeout).await;
     match kind {
@@ -158,7 +168,14 @@ pub async fn serve_connection(proxy: Arc<Proxy>, limits: Arc<Limits>, mut stream
         Protocol::Tls | Protocol::Tcp | Protocol::NeedMore => {
             let Some(loaded) = proxy.shared.current() else { return };
             let l4 = if kind == Protocol::Tls { L4Kind::Tls } else { L4Kind::Tcp };
-            let decision = loaded.table.decide_l4(l4, sni.as_deref(), original.ip(), original.port(), &proxy.shared.workload, rand::random());
+            let decision = loaded.table.decide_l4(
+                l4,
+                sni.as_deref(),
+                original.ip(),
+                original.port(),
+                &proxy.shared.workload,
+                rand::random(),
+            );
             let s = tcp_proxy::Stream { client: stream, head, original, remote, sni, tls: kind == Protocol::Tls };
             tcp_proxy::forward(proxy.shared.clone(), &proxy.resolver, s, decision).await;
         }
@@ -166,7 +183,13 @@ pub async fn serve_connection(proxy: Arc<Proxy>, limits: Arc<Limits>, mut stream
 }
 
 /// Accepts until `stop` resolves. Connections beyond `max_connections` are refused at accept.
-pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>, limits: Arc<Limits>, original_dst: OriginalDst, stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    proxy: Arc<Proxy>,
+    limits: Arc<Limits>,
+    original_dst: OriginalDst,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut stop = stop;
     loop {

@@ -64,7 +64,9 @@ fn parse_args() -> Result<Args, String> {
             "--status-port" => args.status_port = port(&value)?,
             "--metrics-port" => args.metrics_port = port(&value)?,
             "--bind" => args.bind = Some(value),
-            "--workers" => args.workers = value.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("--workers: 1 to 64")?,
+            "--workers" => {
+                args.workers = value.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("--workers: 1 to 64")?
+            }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
@@ -99,10 +101,15 @@ async fn bind(address: Option<&str>, port: u16) -> std::io::Result<TcpListener> 
     };
     match address {
         Some(a) => {
-            let ip = a.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| std::io::Error::other(format!("--bind {a}: not an IP address")))?;
+            let ip = a
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| std::io::Error::other(format!("--bind {a}: not an IP address")))?;
             make(SocketAddr::new(ip, port))
         }
-        None => make(SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port)).or_else(|_| make(SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port))),
+        None => make(SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port))
+            .or_else(|_| make(SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port))),
     }
 }
 
@@ -110,13 +117,11 @@ async fn run(args: Args) -> Result<(), String> {
     let shared = Shared::new(workload_from_env());
     // The first load happens before the listeners open; a bad first snapshot leaves the proxy not ready (503 on
     // /healthz/ready) while the watcher waits for a good one.
-    match state::read_snapshot(&args.snapshot).and_then(|t| shared.apply(&t).map(|l| l.version.clone())) {
-        Ok(v) => log::info(&format!("snapshot applied: {v}")),
-        Err(e) => log::warn(&format!("snapshot rejected: {e}")),
-    }
-    tokio::spawn(state::watch_snapshot(shared.clone(), args.snapshot.clone(), WATCH_INTERVAL));
+    let seen = state::load_once(&shared, &args.snapshot);
+    tokio::spawn(state::watch_snapshot(shared.clone(), args.snapshot.clone(), WATCH_INTERVAL, seen));
     let resolver = Resolver::system()?;
-    let proxy = Arc::new(Proxy { shared: shared.clone(), pool: Pool::default(), resolver, draining: AtomicBool::new(false) });
+    let proxy =
+        Arc::new(Proxy { shared: shared.clone(), pool: Pool::default(), resolver, draining: AtomicBool::new(false) });
     let draining = Arc::new(AtomicBool::new(false));
     let limits = Arc::new(Limits::default());
     let bind_to = args.bind.as_deref();
@@ -124,15 +129,24 @@ async fn run(args: Args) -> Result<(), String> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(listener::serve(outbound, proxy.clone(), limits.clone(), listener::so_original_dst(), stop_rx));
     if args.inbound_port != 0 {
-        let l = bind(bind_to, args.inbound_port).await.map_err(|e| format!("inbound listener :{}: {e}", args.inbound_port))?;
+        let l = bind(bind_to, args.inbound_port)
+            .await
+            .map_err(|e| format!("inbound listener :{}: {e}", args.inbound_port))?;
         tokio::spawn(inbound::serve(l, listener::so_original_dst(), limits.max_connections));
     }
-    for (port, role, loopback) in [(args.admin_port, admin::Role::Admin, true), (args.status_port, admin::Role::Status, false), (args.metrics_port, admin::Role::Metrics, false)] {
+    for (port, role, loopback) in [
+        (args.admin_port, admin::Role::Admin, true),
+        (args.status_port, admin::Role::Status, false),
+        (args.metrics_port, admin::Role::Metrics, false),
+    ] {
         let l = if loopback { bind(Some("127.0.0.1"), port).await } else { bind(bind_to, port).await };
         let l = l.map_err(|e| format!("port {port}: {e}"))?;
         tokio::spawn(admin::serve(l, role, shared.clone(), draining.clone()));
     }
-    log::info(&format!("listening: outbound :{}, inbound :{}, admin 127.0.0.1:{}, status :{}, metrics :{}", args.port, args.inbound_port, args.admin_port, args.status_port, args.metrics_port));
+    log::info(&format!(
+        "listening: outbound :{}, inbound :{}, admin 127.0.0.1:{}, status :{}, metrics :{}",
+        args.port, args.inbound_port, args.admin_port, args.status_port, args.metrics_port
+    ));
 
     wait_for_termination().await;
     // Istio's drain: readiness fails and responses ask clients to reconnect, while outbound keeps working for

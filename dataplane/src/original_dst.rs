@@ -14,7 +14,9 @@ pub fn original_dst(socket: &impl AsRawFd, local: SocketAddr) -> Option<SocketAd
         let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
         // SAFETY: fd is an open socket owned by the caller; the pointer and length describe `addr`.
-        let rc = unsafe { libc::getsockopt(fd, libc::SOL_IP, SO_ORIGINAL_DST, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len) };
+        let rc = unsafe {
+            libc::getsockopt(fd, libc::SOL_IP, SO_ORIGINAL_DST, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len)
+        };
         if rc != 0 {
             return None;
         }
@@ -25,7 +27,15 @@ pub fn original_dst(socket: &impl AsRawFd, local: SocketAddr) -> Option<SocketAd
         let mut addr: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
         // SAFETY: as above.
-        let rc = unsafe { libc::getsockopt(fd, libc::SOL_IPV6, SO_ORIGINAL_DST, (&mut addr as *mut libc::sockaddr_in6).cast(), &mut len) };
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_IPV6,
+                SO_ORIGINAL_DST,
+                (&mut addr as *mut libc::sockaddr_in6).cast(),
+                &mut len,
+            )
+        };
         if rc != 0 {
             return None;
         }

@@ -176,8 +176,13 @@ pub struct ClusterEndpoint {
 pub enum Upstream {
     Original,
     /// `host: None`: the name the client asked for (Host or SNI).
-    Dns { host: Option<String>, port: u16 },
-    Static { endpoints: Vec<AddressPort> },
+    Dns {
+        host: Option<String>,
+        port: u16,
+    },
+    Static {
+        endpoints: Vec<AddressPort>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -422,7 +427,9 @@ pub fn parse(text: &[u8]) -> Result<Snapshot, String> {
     let head: Head = serde_json::from_slice(text).map_err(|e| format!("not a JSON snapshot: {e}"))?;
     match head.api_version.as_ref().and_then(|v| v.as_str()) {
         Some(API_VERSION) => {}
-        Some(other) => return Err(format!("snapshot apiVersion {other:?} is not supported (this proxy reads {API_VERSION})")),
+        Some(other) => {
+            return Err(format!("snapshot apiVersion {other:?} is not supported (this proxy reads {API_VERSION})"))
+        }
         None => return Err("snapshot has no apiVersion".to_string()),
     }
     if head.kind.as_ref().and_then(|v| v.as_str()) != Some(KIND) {

@@ -36,7 +36,13 @@ pub struct Shared {
 impl Shared {
     pub fn new(workload: Workload) -> Arc<Shared> {
         let metrics = Metrics::new(&workload.name, &workload.namespace);
-        Arc::new(Shared { current: RwLock::new(None), metrics, workload, last_error: RwLock::new(None), rejected: 0.into() })
+        Arc::new(Shared {
+            current: RwLock::new(None),
+            metrics,
+            workload,
+            last_error: RwLock::new(None),
+            rejected: 0.into(),
+        })
     }
 
     /// The snapshot in force (None until the first one loads: not ready).
@@ -87,7 +93,8 @@ impl Shared {
         let access_log = match snap.mesh.access_log_file.as_str() {
             "" => None,
             file => {
-                let same = previous.as_ref().filter(|p| p.mesh.access_log_file == file).and_then(|p| p.access_log.as_ref());
+                let same =
+                    previous.as_ref().filter(|p| p.mesh.access_log_file == file).and_then(|p| p.access_log.as_ref());
                 let sink = match same {
                     Some((sink, _)) => sink.clone(),
                     None => Arc::new(Sink::open(file).map_err(|e| format!("mesh.accessLogFile {file:?}: {e}"))?),
@@ -112,30 +119,42 @@ impl Shared {
 pub fn read_snapshot(path: &Path) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.len() > snapshot::MAX_SNAPSHOT_BYTES {
-        return Err(format!("{}: {} bytes is over the {} byte limit", path.display(), meta.len(), snapshot::MAX_SNAPSHOT_BYTES));
+        return Err(format!(
+            "{}: {} bytes is over the {} byte limit",
+            path.display(),
+            meta.len(),
+            snapshot::MAX_SNAPSHOT_BYTES
+        ));
     }
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn file_stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
+type Stamp = Option<(SystemTime, u64, u64)>;
+
+fn file_stamp(path: &Path) -> Stamp {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
-/// Loads `path` now and again whenever it changes (polled every `interval`). Logs each apply and reject.
-pub async fn watch_snapshot(shared: Arc<Shared>, path: PathBuf, interval: Duration) {
-    let mut seen = None;
+/// Loads the file once and logs the outcome. The stamp is taken before reading, so a change racing the read is
+/// seen again by the watcher.
+pub fn load_once(shared: &Shared, path: &Path) -> Stamp {
+    let stamp = file_stamp(path);
+    match read_snapshot(path).and_then(|text| shared.apply(&text).map(|l| l.version.clone())) {
+        Ok(version) => crate::log::info(&format!("snapshot applied: {version} from {}", path.display())),
+        Err(e) => crate::log::warn(&format!("snapshot rejected, keeping the previous one: {e}")),
+    }
+    stamp
+}
+
+/// Reloads `path` whenever its (mtime, size, inode) differs from `seen` (polled every `interval`).
+pub async fn watch_snapshot(shared: Arc<Shared>, path: PathBuf, interval: Duration, mut seen: Stamp) {
     loop {
+        tokio::time::sleep(interval).await;
         let stamp = file_stamp(&path);
         if stamp.is_some() && stamp != seen {
-            seen = stamp;
-            let outcome = read_snapshot(&path).and_then(|text| shared.apply(&text).map(|l| l.version.clone()));
-            match outcome {
-                Ok(version) => crate::log::info(&format!("snapshot applied: {version} from {}", path.display())),
-                Err(e) => crate::log::warn(&format!("snapshot rejected, keeping the previous one: {e}")),
-            }
+            seen = load_once(&shared, &path);
         }
-        tokio::time::sleep(interval).await;
     }
 }

@@ -50,7 +50,13 @@ pub async fn forward(shared: Arc<Shared>, resolver: &Resolver, mut s: Stream, d:
     };
     let finish = |mut record: AccessRecord| {
         record.duration_ms = started.elapsed().as_millis() as u64;
-        shared.metrics.tcp_closed(d.service.as_deref(), protocol, &record.flags, record.bytes_sent, record.bytes_received);
+        shared.metrics.tcp_closed(
+            d.service.as_deref(),
+            protocol,
+            &record.flags,
+            record.bytes_sent,
+            record.bytes_received,
+        );
         if let Some((sink, format)) = loaded.as_ref().and_then(|l| l.access_log.as_ref()) {
             if !sink.write(&format.line(&record)) {
                 shared.metrics.access_log_dropped.inc();

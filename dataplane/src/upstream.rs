@@ -3,10 +3,10 @@
 
 use crate::route::registry::Plan;
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
 use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::TokioResolver;
+use http_body_util::combinators::BoxBody;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ pub type Body = BoxBody<Bytes, BoxError>;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle HTTP/1 connections kept per upstream address.
 const MAX_IDLE_PER_ADDRESS: usize = 64;
+/// Upstream addresses with pooled HTTP/1 connections.
+const MAX_POOLED_ADDRESSES: usize = 1024;
 
 #[derive(Debug)]
 pub enum UpstreamError {
@@ -64,7 +66,8 @@ impl Resolver {
         let mut opts = ResolverOpts::default();
         opts.timeout = timeout;
         opts.attempts = 1;
-        let inner = TokioResolver::builder_with_config(config, TokioConnectionProvider::default()).with_options(opts).build();
+        let inner =
+            TokioResolver::builder_with_config(config, TokioConnectionProvider::default()).with_options(opts).build();
         Resolver { inner }
     }
 
@@ -78,7 +81,12 @@ impl Resolver {
 }
 
 /// The address a plan connects to. `random` in [0, 1) picks a STATIC endpoint.
-pub async fn address_for(plan: &Plan, original: SocketAddr, resolver: &Resolver, random: f64) -> Result<SocketAddr, UpstreamError> {
+pub async fn address_for(
+    plan: &Plan,
+    original: SocketAddr,
+    resolver: &Resolver,
+    random: f64,
+) -> Result<SocketAddr, UpstreamError> {
     match plan {
         Plan::Original => Ok(original),
         Plan::Dns { host, port } => Ok(SocketAddr::new(resolver.lookup(host).await?, *port)),
@@ -126,27 +134,39 @@ impl Sender {
 
 /// Connections per upstream address. HTTP/1: idle senders are reused once their last response is done (a busy
 /// one is skipped); HTTP/2: one multiplexed connection per address.
+/// A sender and the local address of its connection.
+type H1Idle = (http1::SendRequest<Body>, SocketAddr);
+type H2Shared = (http2::SendRequest<Body>, SocketAddr);
+
 #[derive(Default)]
 pub struct Pool {
-    h1: Mutex<HashMap<SocketAddr, Vec<(http1::SendRequest<Body>, SocketAddr)>>>,
-    h2: Mutex<HashMap<SocketAddr, (http2::SendRequest<Body>, SocketAddr)>>,
+    h1: Mutex<HashMap<SocketAddr, Vec<H1Idle>>>,
+    h2: Mutex<HashMap<SocketAddr, H2Shared>>,
 }
 
 impl Pool {
     /// A ready sender to `addr`, reused or newly connected. `fresh` is true for a new connection.
     pub async fn get(&self, addr: SocketAddr, h2: bool) -> Result<(Sender, bool), UpstreamError> {
         if h2 {
-            if let Some((s, local)) = self.h2.lock().ok().and_then(|m| m.get(&addr).filter(|(s, _)| s.is_ready()).cloned()) {
+            if let Some((s, local)) =
+                self.h2.lock().ok().and_then(|m| m.get(&addr).filter(|(s, _)| s.is_ready()).cloned())
+            {
                 return Ok((Sender::H2(s, local), false));
             }
             let stream = connect(addr).await?;
             let local = stream.local_addr().map_err(UpstreamError::Connect)?;
-            let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.map_err(UpstreamError::Handshake)?;
+            let (sender, conn) =
+                http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.map_err(UpstreamError::Handshake)?;
             tokio::spawn(async move {
                 let _ = conn.await;
             });
             if let Ok(mut m) = self.h2.lock() {
-                m.insert(addr, (sender.clone(), local));
+                if m.len() >= MAX_POOLED_ADDRESSES {
+                    m.retain(|_, (s, _)| !s.is_closed());
+                }
+                if m.len() < MAX_POOLED_ADDRESSES {
+                    m.insert(addr, (sender.clone(), local));
+                }
             }
             return Ok((Sender::H2(sender, local), true));
         }
@@ -179,6 +199,16 @@ impl Pool {
                 return;
             }
             if let Ok(mut m) = self.h1.lock() {
+                // Bounded: under ALLOW_ANY clients choose the addresses, so the pool stops learning new ones.
+                if m.len() >= MAX_POOLED_ADDRESSES && !m.contains_key(&addr) {
+                    m.retain(|_, list| {
+                        list.retain(|(s, _)| !s.is_closed());
+                        !list.is_empty()
+                    });
+                    if m.len() >= MAX_POOLED_ADDRESSES {
+                        return;
+                    }
+                }
                 let list = m.entry(addr).or_default();
                 if list.len() < MAX_IDLE_PER_ADDRESS {
                     list.push((s, local));

@@ -26,8 +26,12 @@ async fn registry_only_forwards_a_known_host_and_denies_an_unknown_one_with_502(
 #[tokio::test]
 async fn a_request_matching_no_route_of_its_virtual_service_gets_404() {
     let (up, count) = upstream(200).await;
-    let route = http_route("spec.http[0]", json!({ "match": [{ "headers": {}, "withoutHeaders": {}, "queryParams": { "v": { "exact": "2" } }, "sourceLabels": {} }], "route": [destination("api.test", 100)] }));
-    let snap = snapshot("ALLOW_ANY", "", &[original_entry("api.test", up.port())], vec![(vec!["api.test"], json!([route]))]);
+    let route = http_route(
+        "spec.http[0]",
+        json!({ "match": [{ "headers": {}, "withoutHeaders": {}, "queryParams": { "v": { "exact": "2" } }, "sourceLabels": {} }], "route": [destination("api.test", 100)] }),
+    );
+    let snap =
+        snapshot("ALLOW_ANY", "", &[original_entry("api.test", up.port())], vec![(vec!["api.test"], json!([route]))]);
     let h = start(&snap, up, Limits::default()).await;
     let hit = get(h.addr, "api.test", "/a?v=2", "").await;
     assert!(hit.starts_with("HTTP/1.1 200"), "{hit}");
@@ -41,21 +45,31 @@ async fn a_request_matching_no_route_of_its_virtual_service_gets_404() {
 async fn redirect_direct_response_rewrite_and_header_operations() {
     let (up, _) = upstream(200).await;
     let routes = json!([
-        http_route("spec.http[0]", json!({ "match": [{ "uri": { "prefix": "/old" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "redirect": { "uri": "/new", "code": 302 } })),
-        http_route("spec.http[1]", json!({ "match": [{ "uri": { "exact": "/teapot" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "directResponse": { "status": 418, "body": { "bytes": "c2hvcnQgYW5kIHN0b3V0" } } })),
-        http_route("spec.http[2]", json!({
-            "match": [{ "uri": { "regex": "/v1/[a-z]+" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }],
-            "rewrite": { "uriRegex": { "match": "^/v1/(.*)$", "rewrite": "/v2/\\1" } },
-            "route": [destination("api.test", 100)],
-            "headers": { "request": { "set": { "x-added": "yes" }, "add": {}, "remove": [] }, "response": { "set": { "x-resp": "1" }, "add": {}, "remove": [] } }
-        })),
+        http_route(
+            "spec.http[0]",
+            json!({ "match": [{ "uri": { "prefix": "/old" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "redirect": { "uri": "/new", "code": 302 } })
+        ),
+        http_route(
+            "spec.http[1]",
+            json!({ "match": [{ "uri": { "exact": "/teapot" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "directResponse": { "status": 418, "body": { "bytes": "c2hvcnQgYW5kIHN0b3V0" } } })
+        ),
+        http_route(
+            "spec.http[2]",
+            json!({
+                "match": [{ "uri": { "regex": "/v1/[a-z]+" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }],
+                "rewrite": { "uriRegex": { "match": "^/v1/(.*)$", "rewrite": "/v2/\\1" } },
+                "route": [destination("api.test", 100)],
+                "headers": { "request": { "set": { "x-added": "yes" }, "add": {}, "remove": [] }, "response": { "set": { "x-resp": "1" }, "add": {}, "remove": [] } }
+            })
+        ),
         http_route("spec.http[3]", json!({ "route": [destination("api.test", 100)] })),
     ]);
-    let snap = snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![(vec!["api.test"], routes)]);
+    let snap =
+        snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![(vec!["api.test"], routes)]);
     let h = start(&snap, up, Limits::default()).await;
     let r = get(h.addr, "api.test", "/old/x", "").await;
     assert!(r.starts_with("HTTP/1.1 302"), "{r}");
-    assert!(r.to_ascii_lowercase().contains(&format!("location: http://api.test/new")), "{r}");
+    assert!(r.to_ascii_lowercase().contains("location: http://api.test/new"), "{r}");
     let r = get(h.addr, "api.test", "/teapot", "").await;
     assert!(r.starts_with("HTTP/1.1 418") && r.ends_with("short and stout"), "{r}");
     let r = get(h.addr, "api.test", "/v1/items?q=1", "").await;
@@ -82,7 +96,12 @@ async fn istio_default_retries_retry_a_503_and_a_route_timeout_answers_504() {
         }
     });
     let route = http_route("spec.http[0]", json!({ "route": [destination("slow.test", 100)], "timeoutMs": 300 }));
-    let snap = snapshot("REGISTRY_ONLY", "", &[original_entry("slow.test", slow_addr.port())], vec![(vec!["slow.test"], json!([route]))]);
+    let snap = snapshot(
+        "REGISTRY_ONLY",
+        "",
+        &[original_entry("slow.test", slow_addr.port())],
+        vec![(vec!["slow.test"], json!([route]))],
+    );
     let h = start(&snap, slow_addr, Limits::default()).await;
     let started = std::time::Instant::now();
     let r = get(h.addr, "slow.test", "/", "").await;
@@ -94,10 +113,17 @@ async fn istio_default_retries_retry_a_503_and_a_route_timeout_answers_504() {
 async fn fault_abort_with_grpc_status_and_http_status() {
     let (up, count) = upstream(200).await;
     let routes = json!([
-        http_route("spec.http[0]", json!({ "match": [{ "uri": { "prefix": "/grpc" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "route": [destination("api.test", 100)], "fault": { "abort": { "grpcStatus": 14, "percent": 100 } } })),
-        http_route("spec.http[1]", json!({ "route": [destination("api.test", 100)], "fault": { "abort": { "httpStatus": 429, "percent": 100 } } })),
+        http_route(
+            "spec.http[0]",
+            json!({ "match": [{ "uri": { "prefix": "/grpc" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "route": [destination("api.test", 100)], "fault": { "abort": { "grpcStatus": 14, "percent": 100 } } })
+        ),
+        http_route(
+            "spec.http[1]",
+            json!({ "route": [destination("api.test", 100)], "fault": { "abort": { "httpStatus": 429, "percent": 100 } } })
+        ),
     ]);
-    let snap = snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![(vec!["api.test"], routes)]);
+    let snap =
+        snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![(vec!["api.test"], routes)]);
     let h = start(&snap, up, Limits::default()).await;
     let r = get(h.addr, "api.test", "/grpc.Svc/Call", "").await;
     assert!(r.starts_with("HTTP/1.1 200") && r.contains("grpc-status: 14"), "{r}");
@@ -108,7 +134,18 @@ async fn fault_abort_with_grpc_status_and_http_status() {
 
 #[tokio::test]
 async fn dns_failure_is_a_503() {
-    let snap = snapshot("REGISTRY_ONLY", "", &[Entry { host: "nx.test", port: 80, protocol: "HTTP", upstream: json!({ "kind": "dns", "host": null, "port": 80 }), cidr: None }], vec![]);
+    let snap = snapshot(
+        "REGISTRY_ONLY",
+        "",
+        &[Entry {
+            host: "nx.test",
+            port: 80,
+            protocol: "HTTP",
+            upstream: json!({ "kind": "dns", "host": null, "port": 80 }),
+            cidr: None,
+        }],
+        vec![],
+    );
     let h = start(&snap, "127.0.0.1:80".parse().unwrap(), Limits::default()).await;
     let r = get(h.addr, "nx.test", "/", "").await;
     assert!(r.starts_with("HTTP/1.1 503"), "{r}");
@@ -127,7 +164,10 @@ async fn smuggling_shapes_get_400_and_the_connection_closed() {
     let cases = [
         ("conflicting CL", "POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"),
         ("obs-fold", "GET / HTTP/1.1\r\nHost: api.test\r\nX-A: one\r\n two\r\n\r\n"),
-        ("bad chunk size", "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+        (
+            "bad chunk size",
+            "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        ),
         ("TE not chunked", "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: gzip\r\n\r\nabc"),
         ("two Hosts", "GET / HTTP/1.1\r\nHost: api.test\r\nHost: evil.test\r\n\r\n"),
     ];
@@ -224,7 +264,12 @@ async fn h2c_prior_knowledge_is_routed_by_authority() {
     let snap = snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![]);
     let h = start(&snap, up, Limits::default()).await;
     let stream = tokio::net::TcpStream::connect(h.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
     tokio::spawn(conn);
     let req = http::Request::builder().uri("http://api.test/h2").body(Empty::<bytes::Bytes>::new()).unwrap();
     let resp = sender.send_request(req).await.unwrap();

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 fn vector_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test/vectors");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect()
+        })
         .unwrap_or_default();
     files.sort();
     files
@@ -30,7 +32,11 @@ fn every_vector_decides_as_expected() {
         for case in &vector.cases {
             cases += 1;
             if let Err(diff) = run_case(&table, case) {
-                failures.push(format!("{} / {}:\n{diff}", file.file_name().unwrap_or_default().to_string_lossy(), case.name));
+                failures.push(format!(
+                    "{} / {}:\n{diff}",
+                    file.file_name().unwrap_or_default().to_string_lossy(),
+                    case.name
+                ));
             }
         }
     }

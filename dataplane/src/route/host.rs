@@ -52,7 +52,7 @@ impl<T> HostIndex<T> {
             if !self.wildcards.iter().any(|(p, _)| *p == key) {
                 self.wildcards.push((key, value));
                 // Stable sort: equal lengths keep insertion order.
-                self.wildcards.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+                self.wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
             }
         } else {
             self.exact.entry(key).or_insert(value);

@@ -74,7 +74,11 @@ fn match_one(m: &HttpMatch, r: &RequestView, path_only: &str, workload: &Workloa
 }
 
 /// The first route whose matches (any; none listed means all) accept the request, and the match that did.
-pub fn select_route<'v>(vs: &'v CompiledVs, r: &RequestView, workload: &Workload) -> Option<(&'v HttpRoute, Option<&'v HttpMatch>)> {
+pub fn select_route<'v>(
+    vs: &'v CompiledVs,
+    r: &RequestView,
+    workload: &Workload,
+) -> Option<(&'v HttpRoute, Option<&'v HttpMatch>)> {
     let path_only = r.path.split_once('?').map_or(r.path, |(p, _)| p);
     vs.http.iter().find_map(|route| {
         if route.matches.is_empty() {
@@ -156,12 +160,14 @@ fn split_authority(authority: &str) -> (&str, Option<&str>) {
 /// Applies set/add/remove to a header map (values were checked when the snapshot was loaded).
 pub fn apply_header_ops(headers: &mut HeaderMap, ops: &HeaderOps) {
     for (name, value) in &ops.set {
-        if let (Ok(n), Ok(v)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
+        if let (Ok(n), Ok(v)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str()))
+        {
             headers.insert(n, v);
         }
     }
     for (name, value) in &ops.add {
-        if let (Ok(n), Ok(v)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
+        if let (Ok(n), Ok(v)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str()))
+        {
             headers.append(n, v);
         }
     }
@@ -173,7 +179,14 @@ pub fn apply_header_ops(headers: &mut HeaderMap, ops: &HeaderOps) {
 /// The decision for one request. `random` in [0, 1) chooses among weighted destinations.
 pub fn decide_request<'t>(table: &'t Table, r: &RequestView, workload: &Workload, random: f64) -> HttpDecision<'t> {
     let base = table.decide_http_policy(r.host, r.port, r.ip);
-    let mut out = HttpDecision { decision: base, vs: None, route: None, matched: None, destination: None, route_name: String::new() };
+    let mut out = HttpDecision {
+        decision: base,
+        vs: None,
+        route: None,
+        matched: None,
+        destination: None,
+        route_name: String::new(),
+    };
     if !out.decision.allowed {
         out.route_name = "block_all".into();
         return out;
@@ -182,18 +195,21 @@ pub fn decide_request<'t>(table: &'t Table, r: &RequestView, workload: &Workload
     let Some(vs) = table.virtual_service(r.host).filter(|vs| !vs.http.is_empty()) else { return out };
     out.vs = Some(vs);
     // Answers the proxy gives itself keep the policy source and service, and name no cluster or upstream.
-    let local = |base: &Decision, allowed: bool, reason: Reason, status: u16, route_source: &crate::snapshot::Source| Decision {
-        allowed,
-        reason,
-        cluster: None,
-        service: base.service.clone(),
-        plan: Plan::Original,
-        status: Some(status),
-        location: None,
-        policy_source: base.policy_source.clone(),
-        route_source: Some(route_source.clone()),
-        upstream_h2: false,
-    };
+    let local =
+        |base: &Decision, allowed: bool, reason: Reason, status: u16, route_source: &crate::snapshot::Source| {
+            Decision {
+                allowed,
+                reason,
+                cluster: None,
+                service: base.service.clone(),
+                plan: Plan::Original,
+                status: Some(status),
+                location: None,
+                policy_source: base.policy_source.clone(),
+                route_source: Some(route_source.clone()),
+                upstream_h2: false,
+            }
+        };
     let Some((route, matched)) = select_route(vs, r, workload) else {
         out.decision = local(&out.decision, false, Reason::NoRoute, 404, &vs.source);
         out.route_name = "-".into();
@@ -204,7 +220,10 @@ pub fn decide_request<'t>(table: &'t Table, r: &RequestView, workload: &Workload
     out.route_name = route.name.clone();
     if let Some(redirect) = &route.redirect {
         let location = redirect_location(redirect, r);
-        out.decision = Decision { location: Some(location), ..local(&out.decision, true, Reason::Redirect, redirect.code, &route.source) };
+        out.decision = Decision {
+            location: Some(location),
+            ..local(&out.decision, true, Reason::Redirect, redirect.code, &route.source)
+        };
         return out;
     }
     if let Some((status, _)) = &route.direct_response {

@@ -40,7 +40,9 @@ impl StringMatcher {
         let ignore_case = m.ignore_case;
         let kind = match (&m.exact, &m.prefix, &m.regex, m.present) {
             (Some(e), None, None, None) => Matcher::Exact(if ignore_case { e.to_ascii_lowercase() } else { e.clone() }),
-            (None, Some(p), None, None) => Matcher::Prefix(if ignore_case { p.to_ascii_lowercase() } else { p.clone() }),
+            (None, Some(p), None, None) => {
+                Matcher::Prefix(if ignore_case { p.to_ascii_lowercase() } else { p.clone() })
+            }
             (None, None, Some(r), None) => Matcher::Regex(bounded_regex(r, ignore_case, what)?),
             (None, None, None, Some(true)) => Matcher::Present,
             _ => return Err(format!("{what}: exactly one of exact, prefix, regex or present is required")),
@@ -75,7 +77,12 @@ mod tests {
     use super::*;
 
     fn sm(exact: Option<&str>, prefix: Option<&str>, regex: Option<&str>) -> StringMatch {
-        StringMatch { exact: exact.map(Into::into), prefix: prefix.map(Into::into), regex: regex.map(Into::into), ..Default::default() }
+        StringMatch {
+            exact: exact.map(Into::into),
+            prefix: prefix.map(Into::into),
+            regex: regex.map(Into::into),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -88,14 +95,16 @@ mod tests {
     #[test]
     fn catastrophic_regex_is_refused_by_the_size_limit() {
         // Nested counted repetitions blow up the compiled program: refused at compile, never run.
-        let err = StringMatcher::compile(&sm(None, None, Some("((a{100}){100}){100}")), "spec.http[0].match[0].uri").unwrap_err();
+        let err = StringMatcher::compile(&sm(None, None, Some("((a{100}){100}){100}")), "spec.http[0].match[0].uri")
+            .unwrap_err();
         assert!(err.contains("spec.http[0].match[0].uri.regex"), "{err}");
         assert!(err.to_lowercase().contains("size limit"), "{err}");
     }
 
     #[test]
     fn ignore_case_applies_to_exact_and_prefix() {
-        let m = StringMatcher::compile(&StringMatch { ignore_case: true, ..sm(None, Some("/API"), None) }, "uri").unwrap();
+        let m =
+            StringMatcher::compile(&StringMatch { ignore_case: true, ..sm(None, Some("/API"), None) }, "uri").unwrap();
         assert!(m.test("/api/x"));
         let e = StringMatcher::compile(&sm(Some("/A"), None, None), "uri").unwrap();
         assert!(!e.test("/a"));

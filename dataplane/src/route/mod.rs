@@ -6,5 +6,5 @@ pub mod http_route;
 pub mod matcher;
 pub mod registry;
 pub mod table;
-pub mod virtual_service;
 pub mod vector;
+pub mod virtual_service;

@@ -31,8 +31,13 @@ pub enum Plan {
     /// The address the client dialled.
     Original,
     /// The DNS answer for an allowed name, never the dialled IP (no Host/SNI spoofing).
-    Dns { host: String, port: u16 },
-    Static { endpoints: Vec<AddressPort> },
+    Dns {
+        host: String,
+        port: u16,
+    },
+    Static {
+        endpoints: Vec<AddressPort>,
+    },
 }
 
 impl Plan {
@@ -108,7 +113,11 @@ fn host_index<V: Clone>(doc: &HostIndexDoc<V>) -> HostIndex<V> {
 
 impl Registry {
     pub fn compile(s: &Snapshot) -> Result<Registry, String> {
-        let mut r = Registry { hosts: host_index(&s.hosts), clusters: s.clusters.clone().into_iter().collect(), ..Default::default() };
+        let mut r = Registry {
+            hosts: host_index(&s.hosts),
+            clusters: s.clusters.clone().into_iter().collect(),
+            ..Default::default()
+        };
         let known = |name: &String, at: &str| -> Result<(), String> {
             if s.clusters.contains_key(name) {
                 Ok(())
@@ -121,7 +130,8 @@ impl Registry {
             let mut tcp = Vec::with_capacity(l.tcp.len());
             for (j, t) in l.tcp.iter().enumerate() {
                 known(&t.cluster, &format!("{at}.tcp[{j}]"))?;
-                let cidr = Cidr::parse(&t.cidr).ok_or_else(|| format!("{at}.tcp[{j}].cidr: {:?} is not a CIDR", t.cidr))?;
+                let cidr =
+                    Cidr::parse(&t.cidr).ok_or_else(|| format!("{at}.tcp[{j}].cidr: {:?} is not a CIDR", t.cidr))?;
                 tcp.push((cidr, t.cluster.clone()));
             }
             for c in l.http.exact.values().chain(l.http.wildcard.iter().map(|w| &w.value)) {
@@ -199,4 +209,3 @@ fn plan_of(upstream: &Upstream, name: Option<&str>) -> Plan {
 pub fn plan_json(plan: &Plan) -> serde_json::Value {
     serde_json::to_value(plan).unwrap_or(serde_json::Value::Null)
 }
-

@@ -41,8 +41,11 @@ pub enum L4Kind {
 
 impl Table {
     pub fn compile(snapshot: &Snapshot) -> Result<Table, String> {
-        let virtual_services: Vec<Arc<CompiledVs>> =
-            snapshot.virtual_services.iter().map(|vs| virtual_service::compile(vs).map(Arc::new)).collect::<Result<_, _>>()?;
+        let virtual_services: Vec<Arc<CompiledVs>> = snapshot
+            .virtual_services
+            .iter()
+            .map(|vs| virtual_service::compile(vs).map(Arc::new))
+            .collect::<Result<_, _>>()?;
         let mut vs_hosts = HostIndex::default();
         let doc = &snapshot.virtual_service_hosts;
         for (host, i) in doc.exact.iter().map(|(h, i)| (h, *i)).chain(doc.wildcard.iter().map(|w| (&w.host, w.value))) {
@@ -51,7 +54,12 @@ impl Table {
             }
             vs_hosts.add_ordered(host, i);
         }
-        Ok(Table { mode: snapshot.mesh.outbound_traffic_policy, registry: Registry::compile(snapshot)?, virtual_services, vs_hosts })
+        Ok(Table {
+            mode: snapshot.mesh.outbound_traffic_policy,
+            registry: Registry::compile(snapshot)?,
+            virtual_services,
+            vs_hosts,
+        })
     }
 
     pub fn mode_name(&self) -> &'static str {
@@ -91,12 +99,23 @@ impl Table {
 
     /// HTTP: by the Host (port stripped), then by address for entries matched by address.
     pub fn decide_http_policy(&self, host: &str, port: u16, ip: IpAddr) -> Decision {
-        self.registry.lookup_http(host, port).or_else(|| self.registry.lookup_tcp(ip, port)).unwrap_or_else(|| self.unknown())
+        self.registry
+            .lookup_http(host, port)
+            .or_else(|| self.registry.lookup_tcp(ip, port))
+            .unwrap_or_else(|| self.unknown())
     }
 
     /// TLS by SNI (then address) or TCP by address, re-targeted by the first matching tls/tcp route (a TLS route
     /// needs a match whose sniHosts hold the SNI; a TCP route without matches takes every connection). `random` in [0, 1).
-    pub fn decide_l4(&self, kind: L4Kind, sni: Option<&str>, ip: IpAddr, port: u16, workload: &Workload, random: f64) -> Decision {
+    pub fn decide_l4(
+        &self,
+        kind: L4Kind,
+        sni: Option<&str>,
+        ip: IpAddr,
+        port: u16,
+        workload: &Workload,
+        random: f64,
+    ) -> Decision {
         let sni = sni.filter(|s| !s.is_empty()).map(super::host::normalize_host);
         let hit = match (kind, &sni) {
             (L4Kind::Tls, Some(s)) => self.registry.lookup_tls(s, port),
@@ -120,7 +139,8 @@ impl Table {
         let Some(vs) = self.virtual_service(&vs_host) else { return base };
         let routes = if tls { &vs.tls } else { &vs.tcp };
         let chosen = routes.iter().find(|r| {
-            (!tls && r.matches.is_empty()) || r.matches.iter().any(|m| l4_match(m, tls, sni.as_deref(), ip, port, workload))
+            (!tls && r.matches.is_empty())
+                || r.matches.iter().any(|m| l4_match(m, tls, sni.as_deref(), ip, port, workload))
         });
         match chosen.and_then(|r| pick_destination(&r.destinations, r.total_weight, random).map(|d| (r, d))) {
             Some((route, d)) => {
@@ -142,7 +162,11 @@ impl Table {
         }
         let exact_name = (!d.host.starts_with('*')).then_some(d.host.as_str());
         if let Some(hit) = self.registry.lookup_destination(&d.host, want_port, d.port.is_none(), exact_name) {
-            return Decision { policy_source: base.policy_source.clone(), route_source: Some(route_source.clone()), ..hit };
+            return Decision {
+                policy_source: base.policy_source.clone(),
+                route_source: Some(route_source.clone()),
+                ..hit
+            };
         }
         if self.mode == OutboundMode::AllowAny && exact_name.is_some_and(|h| h.parse::<IpAddr>().is_err()) {
             return Decision {
@@ -182,7 +206,14 @@ pub fn deny(reason: Reason, cluster: Option<String>) -> Decision {
     }
 }
 
-fn l4_match(m: &super::virtual_service::L4Match, tls: bool, sni: Option<&str>, ip: IpAddr, port: u16, w: &Workload) -> bool {
+fn l4_match(
+    m: &super::virtual_service::L4Match,
+    tls: bool,
+    sni: Option<&str>,
+    ip: IpAddr,
+    port: u16,
+    w: &Workload,
+) -> bool {
     m.port.is_none_or(|p| p == port)
         && (!tls || sni.is_some_and(|s| m.sni_hosts.iter().any(|h| super::host::host_matches(h, s))))
         && (m.subnets.is_empty() || m.subnets.iter().any(|c| c.contains(ip)))

@@ -105,7 +105,10 @@ pub fn run_case(table: &Table, case: &Case) -> Result<(), String> {
                     other => return Err(format!("header {k}: {other} is not a string or a list")),
                 };
                 for value in values {
-                    headers.append(name.clone(), http::HeaderValue::try_from(value).map_err(|e| format!("header {k}: {e}"))?);
+                    headers.append(
+                        name.clone(),
+                        http::HeaderValue::try_from(value).map_err(|e| format!("header {k}: {e}"))?,
+                    );
                 }
             }
             let host = normalize_host(&r.authority);

@@ -169,7 +169,12 @@ fn compile_http(route: &snapshot::HttpRoute, what: &str) -> Result<HttpRoute, St
     let mut destinations = Vec::with_capacity(route.route.len());
     for (i, d) in route.route.iter().enumerate() {
         check_headers(&d.headers, &format!("{what}.route[{i}].headers"))?;
-        destinations.push(WeightedDestination { host: d.host.clone(), port: d.port, weight: d.weight, headers: d.headers.clone() });
+        destinations.push(WeightedDestination {
+            host: d.host.clone(),
+            port: d.port,
+            weight: d.weight,
+            headers: d.headers.clone(),
+        });
     }
     if destinations.is_empty() && route.redirect.is_none() && route.direct_response.is_none() {
         return Err(format!("{what}: a route, redirect or directResponse is required"));
@@ -306,7 +311,12 @@ fn compile_l4(list: &[snapshot::L4Route], what: &str, tls: bool) -> Result<Vec<L
         let destinations: Vec<WeightedDestination> = r
             .route
             .iter()
-            .map(|d| WeightedDestination { host: d.host.clone(), port: d.port, weight: d.weight, headers: Headers::default() })
+            .map(|d| WeightedDestination {
+                host: d.host.clone(),
+                port: d.port,
+                weight: d.weight,
+                headers: Headers::default(),
+            })
             .collect();
         out.push(L4Route {
             source: r.source.clone(),
@@ -339,7 +349,8 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
     engine.decode(text).ok()
 }

@@ -277,10 +277,15 @@ impl LineFormat {
             (AccessLogEncoding::Text, "") => LineFormat::Default,
             (AccessLogEncoding::Text, f) => LineFormat::Template(f.to_string()),
             (AccessLogEncoding::Json, "") => LineFormat::Json(None),
-            (AccessLogEncoding::Json, f) => match serde_json::from_str::<serde_json::Value>(f) {
-                Ok(serde_json::Value::Object(m)) => LineFormat::Json(Some(m)),
-                _ => return Err("mesh.accessLogFormat: with accessLogEncoding JSON it must be a JSON object of key to operator".into()),
-            },
+            (AccessLogEncoding::Json, f) => {
+                match serde_json::from_str::<serde_json::Value>(f) {
+                    Ok(serde_json::Value::Object(m)) => LineFormat::Json(Some(m)),
+                    _ => return Err(
+                        "mesh.accessLogFormat: with accessLogEncoding JSON it must be a JSON object of key to operator"
+                            .into(),
+                    ),
+                }
+            }
         })
     }
 
@@ -340,13 +345,18 @@ mod tests {
     #[test]
     fn template_and_json_formats() {
         let r = record();
-        assert_eq!(format_template("%RESPONSE_CODE% %REQ(:AUTHORITY)% %NOPE% 100%", &r), "200 httpbin.org %NOPE% 100%\n");
+        assert_eq!(
+            format_template("%RESPONSE_CODE% %REQ(:AUTHORITY)% %NOPE% 100%", &r),
+            "200 httpbin.org %NOPE% 100%\n"
+        );
         let json: serde_json::Value = serde_json::from_str(&format_json(None, &r)).unwrap();
         assert_eq!(json["response_code"], 200);
         assert_eq!(json["authority"], "httpbin.org");
         assert_eq!(json["upstream_cluster"], "outbound|80||httpbin.org");
         assert_eq!(json["x_forwarded_for"], serde_json::Value::Null);
-        let custom = LineFormat::from_mesh(AccessLogEncoding::Json, r#"{"code":"%RESPONSE_CODE%","who":"%REQ(USER-AGENT)%"}"#).unwrap();
+        let custom =
+            LineFormat::from_mesh(AccessLogEncoding::Json, r#"{"code":"%RESPONSE_CODE%","who":"%REQ(USER-AGENT)%"}"#)
+                .unwrap();
         let json: serde_json::Value = serde_json::from_str(&custom.line(&r)).unwrap();
         assert_eq!(json, serde_json::json!({"code": 200, "who": "curl/8"}));
         assert!(LineFormat::from_mesh(AccessLogEncoding::Json, "%RESPONSE_CODE%").is_err());

@@ -10,7 +10,8 @@ use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-const DURATION_BUCKETS: [f64; 13] = [1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0];
+const DURATION_BUCKETS: [f64; 13] =
+    [1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0];
 /// Distinct destinations the deny counter names before folding the rest into `other`.
 const MAX_DENY_DESTINATIONS: usize = 500;
 
@@ -95,11 +96,27 @@ impl Metrics {
         registry.register("istio_tcp_connections_opened", "TCP/TLS connections opened", tcp_opened.clone());
         registry.register("istio_tcp_connections_closed", "TCP/TLS connections closed", tcp_closed.clone());
         registry.register("istio_tcp_sent_bytes", "Bytes sent to the client on TCP/TLS connections", tcp_sent.clone());
-        registry.register("istio_tcp_received_bytes", "Bytes received from the client on TCP/TLS connections", tcp_received.clone());
-        registry.register("meshgate_proxy_denied", "Connections and requests denied by the outbound policy", denied.clone());
+        registry.register(
+            "istio_tcp_received_bytes",
+            "Bytes received from the client on TCP/TLS connections",
+            tcp_received.clone(),
+        );
+        registry.register(
+            "meshgate_proxy_denied",
+            "Connections and requests denied by the outbound policy",
+            denied.clone(),
+        );
         registry.register("meshgate_proxy_config_reloads", "Snapshots applied or rejected", reloads.clone());
-        registry.register("meshgate_proxy_snapshot_loaded_timestamp_seconds", "Unix time the snapshot in force was loaded", snapshot_age_base.clone());
-        registry.register("meshgate_proxy_access_log_dropped_lines", "Access log lines dropped because the writer fell behind", access_log_dropped.clone());
+        registry.register(
+            "meshgate_proxy_snapshot_loaded_timestamp_seconds",
+            "Unix time the snapshot in force was loaded",
+            snapshot_age_base.clone(),
+        );
+        registry.register(
+            "meshgate_proxy_access_log_dropped_lines",
+            "Access log lines dropped because the writer fell behind",
+            access_log_dropped.clone(),
+        );
         Metrics {
             registry,
             workload: workload.to_string(),

@@ -31,7 +31,8 @@ impl Sink {
         };
         let shared = Arc::new((Mutex::new(Buffer::default()), Condvar::new()));
         let thread_shared = shared.clone();
-        let handle = std::thread::Builder::new().name("access-log".into()).spawn(move || write_loop(&thread_shared, out))?;
+        let handle =
+            std::thread::Builder::new().name("access-log".into()).spawn(move || write_loop(&thread_shared, out))?;
         Ok(Sink { shared, writer: Mutex::new(Some(handle)) })
     }
 
@@ -72,7 +73,11 @@ fn write_loop(shared: &(Mutex<Buffer>, Condvar), mut out: Box<dyn Write + Send>)
     loop {
         let (data, closed) = {
             let Ok(guard) = lock.lock() else { return };
-            let Ok((mut guard, _)) = cv.wait_timeout_while(guard, FLUSH_INTERVAL, |b| !b.closed && b.data.len() < FLUSH_BYTES) else { return };
+            let Ok((mut guard, _)) =
+                cv.wait_timeout_while(guard, FLUSH_INTERVAL, |b| !b.closed && b.data.len() < FLUSH_BYTES)
+            else {
+                return;
+            };
             (std::mem::take(&mut guard.data), guard.closed)
         };
         if !data.is_empty() {

@@ -117,11 +117,18 @@ pub async fn start(snapshot: &Value, original: SocketAddr, limits: Limits) -> Ha
 pub async fn start_with(snapshot: &Value, original: SocketAddr, limits: Limits, resolver: Resolver) -> Harness {
     let shared = Shared::new(Workload { name: "app".into(), namespace: "default".into(), ..Default::default() });
     shared.apply(snapshot.to_string().as_bytes()).expect("snapshot applies");
-    let proxy = Arc::new(Proxy { shared: shared.clone(), pool: Pool::default(), resolver, draining: AtomicBool::new(false) });
+    let proxy =
+        Arc::new(Proxy { shared: shared.clone(), pool: Pool::default(), resolver, draining: AtomicBool::new(false) });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(listener::serve(listener, proxy.clone(), Arc::new(limits), Arc::new(move |_: &TcpStream| Some(original)), rx));
+    tokio::spawn(listener::serve(
+        listener,
+        proxy.clone(),
+        Arc::new(limits),
+        Arc::new(move |_: &TcpStream| Some(original)),
+        rx,
+    ));
     Harness { addr, shared, proxy, _stop: tx }
 }
 
