@@ -51,7 +51,8 @@ pub fn so_original_dst() -> OriginalDst {
         let local = s.local_addr().ok()?;
         let original = crate::original_dst::original_dst(s, local)?;
         // Not redirected (someone dialled the listener itself): forwarding would loop back here.
-        (original != local).then_some(original)
+        let same = original.ip() == local.ip().to_canonical() && original.port() == local.port();
+        (!same).then_some(original)
     })
 }
 

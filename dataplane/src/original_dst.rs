@@ -7,9 +7,15 @@ use std::os::fd::AsRawFd;
 const SO_ORIGINAL_DST: libc::c_int = 80;
 
 /// The original destination, or None when the connection was not redirected (no conntrack entry).
+/// An IPv4 client accepted on a dual-stack (`::`) socket has a v4-mapped local address; its conntrack entry is
+/// IPv4, so it is asked with the IPv4 option.
 pub fn original_dst(socket: &impl AsRawFd, local: SocketAddr) -> Option<SocketAddr> {
     let fd = socket.as_raw_fd();
-    if local.is_ipv4() {
+    let ipv4 = match local {
+        SocketAddr::V4(_) => true,
+        SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped().is_some(),
+    };
+    if ipv4 {
         // SAFETY: sockaddr_in is plain old data; getsockopt writes at most `len` bytes into it.
         let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
