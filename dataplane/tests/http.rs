@@ -279,3 +279,87 @@ async fn h2c_prior_knowledge_is_routed_by_authority() {
     let req = http::Request::builder().uri("http://evil.test/").body(Empty::<bytes::Bytes>::new()).unwrap();
     assert_eq!(sender.send_request(req).await.unwrap().status(), 502);
 }
+
+#[tokio::test]
+async fn mirrors_are_fire_and_forget_with_the_shadow_authority() {
+    let (up, _) = upstream(200).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (mirror_addr, _) = upstream_fn(move |req| {
+        let host = req.headers().get("host").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+        let _ = tx.send(format!("{} {host}", req.uri()));
+        (200, String::new())
+    })
+    .await;
+    let mirror_entry = Entry {
+        host: "mirror.test",
+        port: up.port(),
+        protocol: "HTTP",
+        upstream: json!({ "kind": "static", "endpoints": [{ "address": "127.0.0.1", "port": mirror_addr.port() }] }),
+        cidr: None,
+    };
+    let route = http_route(
+        "spec.http[0]",
+        json!({ "route": [destination("api.test", 100)], "mirrors": [{ "host": "mirror.test", "percent": 100 }] }),
+    );
+    let snap = snapshot(
+        "REGISTRY_ONLY",
+        "",
+        &[original_entry("api.test", up.port()), mirror_entry],
+        vec![(vec!["api.test"], json!([route]))],
+    );
+    let h = start(&snap, up, Limits::default()).await;
+    let r = get(h.addr, "api.test", "/m?x=1", "").await;
+    assert!(r.starts_with("HTTP/1.1 200") && r.contains("GET /m?x=1 host=api.test"), "{r}");
+    let seen = tokio::time::timeout(Duration::from_secs(3), rx.recv()).await.expect("mirror in time").expect("mirror");
+    assert_eq!(seen, "/m?x=1 api.test-shadow");
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_and_responses_carry_the_allowed_origin() {
+    let (up, count) = upstream(200).await;
+    let cors = json!({ "allowOrigins": [{ "exact": "https://app.example" }], "allowMethods": ["GET", "POST"], "allowHeaders": ["x-token"], "exposeHeaders": ["x-trace"], "maxAgeMs": 60000, "allowCredentials": true, "unmatchedPreflights": "FORWARD" });
+    let route = http_route("spec.http[0]", json!({ "route": [destination("api.test", 100)], "corsPolicy": cors }));
+    let snap = snapshot(
+        "REGISTRY_ONLY",
+        "",
+        &[original_entry("api.test", up.port())],
+        vec![(vec!["api.test"], json!([route]))],
+    );
+    let h = start(&snap, up, Limits::default()).await;
+    let pre = raw(h.addr, b"OPTIONS /x HTTP/1.1\r\nHost: api.test\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n", Duration::from_secs(3)).await.0.to_ascii_lowercase();
+    assert!(pre.starts_with("http/1.1 200"), "{pre}");
+    assert!(
+        pre.contains("access-control-allow-origin: https://app.example")
+            && pre.contains("access-control-allow-methods: get,post")
+            && pre.contains("access-control-max-age: 60"),
+        "{pre}"
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0, "a matching preflight is answered by the proxy");
+    let r = get(h.addr, "api.test", "/x", "Origin: https://app.example\r\n").await.to_ascii_lowercase();
+    assert!(
+        r.contains("access-control-allow-origin: https://app.example")
+            && r.contains("access-control-expose-headers: x-trace"),
+        "{r}"
+    );
+    let other = get(h.addr, "api.test", "/x", "Origin: https://evil.example\r\n").await.to_ascii_lowercase();
+    assert!(!other.contains("access-control-allow-origin"), "{other}");
+}
+
+#[test]
+fn a_snapshot_with_a_catastrophic_regex_is_refused_and_the_previous_one_kept() {
+    let good = snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", 80)], vec![]);
+    let bad_route = http_route(
+        "spec.http[0]",
+        json!({ "match": [{ "uri": { "regex": "((a{100}){100}){100}" }, "headers": {}, "withoutHeaders": {}, "queryParams": {}, "sourceLabels": {} }], "route": [destination("api.test", 100)] }),
+    );
+    let bad =
+        snapshot("ALLOW_ANY", "", &[original_entry("api.test", 80)], vec![(vec!["api.test"], json!([bad_route]))]);
+    let shared = meshgate_proxy::state::Shared::new(Default::default());
+    shared.apply(good.to_string().as_bytes()).expect("good snapshot");
+    let started = std::time::Instant::now();
+    let err = shared.apply(bad.to_string().as_bytes()).err().expect("refused");
+    assert!(started.elapsed() < Duration::from_secs(2), "refusing took {:?}", started.elapsed());
+    assert!(err.contains("spec.http[0].match[0].uri.regex") && err.to_lowercase().contains("size limit"), "{err}");
+    assert_eq!(shared.current().expect("kept").table.mode_name(), "REGISTRY_ONLY");
+    assert_eq!(shared.rejected_count(), 1);
+}
