@@ -62,7 +62,8 @@ export function explain(snapshot: ProxySnapshot, hostText: string, port: number,
   const destination = { ip, port };
   const http = decide(snapshot, {
     destination, protocol: 'http',
-    request: { scheme: 'http', method: request.method ?? 'GET', authority: host, path: request.path ?? '/', headers: {} },
+    // The authority as asked (case and port kept): route matches on `authority` see what a client would send.
+    request: { scheme: 'http', method: request.method ?? 'GET', authority: hostText.trim(), path: request.path ?? '/', headers: {} },
   });
   return {
     host,

@@ -32,10 +32,21 @@ function meshSettings(mesh: MeshConfig): SnapshotMesh {
  * compiler refuses are listed in `problems`, never thrown.
  */
 export function compileSnapshot(input: SnapshotInput): ProxySnapshot {
+  return compileSnapshotWithText(input).snapshot;
+}
+
+/**
+ * compileSnapshot plus the document as JSON, equal to `JSON.stringify(snapshot)`: the body is serialised once for
+ * the hash and reused, so a server that sends the text does not pay a second stringify of a multi-megabyte document.
+ */
+export function compileSnapshotWithText(input: SnapshotInput): { snapshot: ProxySnapshot; text: string } {
   const problems: Problem[] = [];
   const registry = compileRegistry(input.serviceEntries, problems);
   const routes = compileVirtualServices(input.virtualServices, problems);
   const body = { mesh: meshSettings(input.mesh), ...registry, ...routes, problems };
-  const version = `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
-  return { apiVersion: SNAPSHOT_API_VERSION, kind: 'ProxySnapshot', version, ...body };
+  const bodyText = JSON.stringify(body);
+  const version = `sha256:${createHash('sha256').update(bodyText).digest('hex')}`;
+  const snapshot: ProxySnapshot = { apiVersion: SNAPSHOT_API_VERSION, kind: 'ProxySnapshot', version, ...body };
+  const head = JSON.stringify({ apiVersion: SNAPSHOT_API_VERSION, kind: 'ProxySnapshot', version });
+  return { snapshot, text: `${head.slice(0, -1)},${bodyText.slice(1)}` };
 }

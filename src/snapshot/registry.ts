@@ -1,6 +1,7 @@
 import type { Port, ServiceEntry, WorkloadEntry } from '../mesh/resources.ts';
 import { canonicalCidr, cidrPrefix, parseIp } from './address.ts';
 import { HostTable } from './host-index.ts';
+import { identify } from './identity.ts';
 import type { AddressRule, Cluster, Endpoint, Listener, Problem, Protocol, Resolution, ServiceHostIndex, SourceRef, Upstream } from './types.ts';
 
 // ServiceEntries → clusters, per-port host and address indexes, and the host → clusters index route destinations
@@ -65,14 +66,14 @@ interface EntryParts {
 }
 
 function entryParts(se: ServiceEntry, problems: Problem[]): EntryParts | undefined {
-  const namespace = se.metadata.namespace ?? 'default';
-  const name = String(se.metadata.name ?? '');
+  const { namespace, name, spec: rawSpec } = identify(se);
   const ref = (path: string): SourceRef => ({ kind: 'ServiceEntry', namespace, name, path });
   const refuse = (path: string, message: string): undefined => {
     problems.push({ source: ref(path), message });
     return undefined;
   };
-  const spec = (se.spec ?? {}) as Partial<ServiceEntry['spec']>;
+  if (!rawSpec) return refuse('spec', 'must be a mapping');
+  const spec = rawSpec as Partial<ServiceEntry['spec']>;
   if (!Array.isArray(spec.hosts) || spec.hosts.length === 0) return refuse('spec.hosts', 'at least one host is required');
   const hosts: string[] = [];
   for (const [i, raw] of spec.hosts.entries()) {
@@ -102,7 +103,7 @@ function endpointsFor(parts: EntryParts, port: Port): Endpoint[] {
     const number = isPort(mapped) ? mapped : isPort(port.targetPort) ? port.targetPort : port.number;
     const endpoint: Endpoint = { address: e.address, port: number };
     if (typeof e.weight === 'number' && Number.isInteger(e.weight) && e.weight >= 0) endpoint.weight = e.weight;
-    if (e.labels && typeof e.labels === 'object') endpoint.labels = { ...e.labels };
+    if (e.labels && typeof e.labels === 'object') endpoint.labels = Object.fromEntries(Object.entries(e.labels).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
     list.push(endpoint);
   }
   return list;
@@ -171,7 +172,12 @@ export function compileRegistry(entries: ServiceEntry[], problems: Problem[]): C
         for (const cidr of new Set([...parts.addresses, ...endpointIps])) listener.tcp.push({ cidr, cluster: clusterName(port.number, owner) });
       }
     }
-    for (const [host, names] of entryClusters) hosts.add(host, names);
+    // Several entries may declare one host on different ports: a route destination must find every port's cluster.
+    for (const [host, names] of entryClusters) {
+      const known = hosts.get(host);
+      if (known) known.push(...names.filter((n) => !known.includes(n)));
+      else hosts.add(host, names);
+    }
   }
   return {
     listeners: [...listeners].sort(([a], [b]) => a - b).map(([port, l]) => ({

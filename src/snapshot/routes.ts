@@ -2,6 +2,7 @@ import { parseDurationMs } from '../mesh/duration.ts';
 import type { HTTPMatchRequest, HTTPRoute, StringMatch as IstioStringMatch, VirtualService } from '../mesh/resources.ts';
 import { canonicalCidr } from './address.ts';
 import { HostTable } from './host-index.ts';
+import { identify } from './identity.ts';
 import { normalizeName, isValidHostPattern } from './registry.ts';
 import { regexProblem } from './regex.ts';
 import type {
@@ -389,8 +390,8 @@ function tcpMatch(m: Obj, at: string): TcpMatch {
   return omitUndefined({ destinationSubnets: subnets(m['destinationSubnets'], `${at}.destinationSubnets`), port: port(m['port'], `${at}.port`), ...sourceFields(m, at), sourceSubnet });
 }
 
-function virtualService(vs: VirtualService, ref: (p: string) => SourceRef): SnapshotVirtualService {
-  const spec = (isObj(vs.spec) ? vs.spec : {}) as Obj;
+function virtualService(spec: Obj | undefined, ref: (p: string) => SourceRef): SnapshotVirtualService {
+  if (!spec) throw new Refused('spec', 'must be a mapping');
   const hosts = list(spec['hosts'], 'spec.hosts').map((h, i) => {
     const host = normalizeName(text(h, `spec.hosts[${i}]`));
     if (!isValidHostPattern(host)) throw new Refused(`spec.hosts[${i}]`, `${JSON.stringify(h)} is not a host name`);
@@ -416,14 +417,13 @@ export function compileVirtualServices(list: VirtualService[], problems: Problem
   const out: SnapshotVirtualService[] = [];
   const byHost = new HostTable<number>();
   for (const vs of list) {
-    const namespace = vs.metadata.namespace ?? 'default';
-    const name = String(vs.metadata.name ?? '');
+    const { namespace, name, spec } = identify(vs);
     const ref = (path: string): SourceRef => ({ kind: 'VirtualService', namespace, name, path });
-    const gateways = isObj(vs.spec) ? vs.spec['gateways'] : undefined;
+    const gateways = spec?.['gateways'];
     if (Array.isArray(gateways) && gateways.length > 0 && !gateways.includes(MESH)) continue; // gateway-only
     let compiled: SnapshotVirtualService;
     try {
-      compiled = virtualService(vs, ref);
+      compiled = virtualService(spec, ref);
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
       problems.push({ source: ref(error.path), message: `${error.message}; the VirtualService is left out` });

@@ -81,3 +81,21 @@ test('a host named like an Object property stays data', () => {
   const parsed = JSON.parse(JSON.stringify(s));
   assert.deepEqual(Object.keys(parsed.listeners[0].http.exact), ['__proto__', 'constructor']);
 });
+
+test('one host declared by two entries on different ports: both clusters resolve a route destination', () => {
+  const s = compileSnapshot(input({ serviceEntries: [
+    se('a', { hosts: ['x.example'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'DNS' }),
+    se('b', { hosts: ['x.example'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }, { number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'NONE' }),
+  ] }));
+  assert.deepEqual(s.hosts.exact['x.example'], ['outbound|80||x.example', 'outbound|443||x.example']);
+  assert.equal(s.clusters['outbound|80||x.example']!.source.name, 'a');
+  assert.equal(s.clusters['outbound|443||x.example']!.source.name, 'b');
+});
+
+test('compileSnapshotWithText gives the document\'s exact JSON', async () => {
+  const { compileSnapshotWithText } = await import('../../../src/snapshot/compile.ts');
+  const { everything } = await import('./fixtures.ts');
+  const { snapshot, text } = compileSnapshotWithText(everything());
+  assert.equal(text, JSON.stringify(snapshot));
+  assert.deepEqual(snapshot, compileSnapshot(everything()));
+});
