@@ -2,7 +2,7 @@
 //! and time) and serves it as HTTP/1.1, h2c, or passes it through as TLS (decided by SNI) or TCP (by address).
 
 use crate::http_proxy::{self, ConnInfo, Proxy};
-use crate::route::table::L4Kind;
+use crate::route::table::{L4Kind, Workload};
 use crate::sniff::{classify, client_hello_sni, Hello, Protocol, MAX_CLIENT_HELLO};
 use crate::tcp_proxy;
 use hyper::service::service_fn;
@@ -169,14 +169,10 @@ pub async fn serve_connection(
         Protocol::Tls | Protocol::Tcp | Protocol::NeedMore => {
             let Some(loaded) = proxy.shared.current() else { return };
             let l4 = if kind == Protocol::Tls { L4Kind::Tls } else { L4Kind::Tcp };
-            let decision = loaded.table.decide_l4(
-                l4,
-                sni.as_deref(),
-                original.ip(),
-                original.port(),
-                &proxy.shared.workload,
-                rand::random(),
-            );
+            // sourceSubnet is matched against the connection's source address.
+            let workload = Workload { ip: Some(remote.ip().to_canonical()), ..proxy.shared.workload.clone() };
+            let decision =
+                loaded.table.decide_l4(l4, sni.as_deref(), original.ip(), original.port(), &workload, rand::random());
             let s = tcp_proxy::Stream { client: stream, head, original, remote, sni, tls: kind == Protocol::Tls };
             tcp_proxy::forward(proxy.shared.clone(), &proxy.resolver, s, decision).await;
         }

@@ -4,7 +4,7 @@
 //!                [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N]
 //!
 //! The workload's identity comes from the environment the injector sets: ISTIO_META_WORKLOAD_NAME, POD_NAMESPACE,
-//! ISTIO_METAJSON_LABELS (the pod's labels as JSON) and INSTANCE_IP.
+//! and ISTIO_METAJSON_LABELS (the pod's labels as JSON).
 
 use meshgate_proxy::http_proxy::Proxy;
 use meshgate_proxy::listener::{self, Limits};
@@ -82,7 +82,8 @@ fn workload_from_env() -> Workload {
         name: var("ISTIO_META_WORKLOAD_NAME").unwrap_or_else(|| "unknown".into()),
         namespace: var("POD_NAMESPACE").unwrap_or_else(|| "unknown".into()),
         labels: var("ISTIO_METAJSON_LABELS").and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
-        ip: var("INSTANCE_IP").and_then(|ip| ip.parse().ok()),
+        // Set per connection from its source address (sourceSubnet).
+        ip: None,
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Workload {
     pub name: String,
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
-    /// The pod's IP, for a TCP match's sourceSubnet.
+    /// The connection's source address, for a TCP match's sourceSubnet.
     pub ip: Option<IpAddr>,
 }
 
