@@ -114,4 +114,28 @@ mod tests {
         junk.extend(std::iter::repeat_n(0xff, 0x4000));
         assert_eq!(client_hello_sni(&junk), Hello::Done(None));
     }
+
+    /// Random and mutated inputs (bounded: 20,000 of them) never panic and never ask for more than a record's worth.
+    #[test]
+    fn random_input_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for i in 0..20_000 {
+            let len = rng.random_range(0..600);
+            let mut data: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            if i % 2 == 0 && data.len() >= 5 {
+                // Mostly-valid record headers reach the ClientHello parser.
+                data[0] = 0x16;
+                data[1] = 3;
+                data[2] = 1;
+                let body = (data.len() - 5) as u16;
+                data[3..5].copy_from_slice(&body.to_be_bytes());
+                if data.len() > 5 {
+                    data[5] = 1;
+                }
+            }
+            let _ = classify(&data);
+            let _ = client_hello_sni(&data);
+        }
+    }
 }
