@@ -1,5 +1,7 @@
 //! meshgate-proxy: the egress sidecar's data plane. The TypeScript control plane compiles the mesh config into a
 //! snapshot file; this crate loads it and enforces it on the connections iptables redirects here.
+// No unwrap or expect outside tests: a bad request or snapshot is an error answer, never a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
 pub mod body;

@@ -6,6 +6,8 @@
 //! The workload's identity comes from the environment the injector sets: ISTIO_META_WORKLOAD_NAME, POD_NAMESPACE,
 //! and ISTIO_METAJSON_LABELS (the pod's labels as JSON).
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use meshgate_proxy::http_proxy::Proxy;
 use meshgate_proxy::listener::{self, Limits};
 use meshgate_proxy::route::table::Workload;
