@@ -363,3 +363,34 @@ fn a_snapshot_with_a_catastrophic_regex_is_refused_and_the_previous_one_kept() {
     assert_eq!(shared.current().expect("kept").table.mode_name(), "REGISTRY_ONLY");
     assert_eq!(shared.rejected_count(), 1);
 }
+
+#[tokio::test]
+async fn upstream_connections_are_reused_across_requests() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = l.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from("ok"),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let snap = snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![]);
+    let h = start(&snap, up, Limits::default()).await;
+    for i in 0..20 {
+        let r = get(h.addr, "api.test", &format!("/{i}"), "").await;
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "20 sequential requests should share one upstream connection");
+}
