@@ -13,6 +13,7 @@ pub mod original_dst;
 pub mod route;
 pub mod snapshot;
 pub mod sniff;
+pub mod splice;
 pub mod state;
 pub mod tcp_proxy;
 pub mod telemetry;

@@ -95,13 +95,21 @@ pub async fn forward(shared: Arc<Shared>, resolver: &Resolver, mut s: Stream, d:
         finish(record);
         return;
     }
-    match tokio::time::timeout(IDLE_TIMEOUT, tokio::io::copy_bidirectional(&mut s.client, &mut up)).await {
-        Ok(Ok((from_client, from_upstream))) => {
+    // splice(2) where the kernel allows it (both ends are TCP sockets), else tokio's user-space copy.
+    let copied = if crate::splice::available() {
+        crate::splice::bidirectional(&s.client, &up, IDLE_TIMEOUT).await
+    } else {
+        tokio::time::timeout(IDLE_TIMEOUT, tokio::io::copy_bidirectional(&mut s.client, &mut up))
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timeout")))
+    };
+    match copied {
+        Ok((from_client, from_upstream)) => {
             record.bytes_received += from_client;
             record.bytes_sent = from_upstream;
         }
-        Ok(Err(_)) => record.flags = "UC".into(),
-        Err(_) => record.flags = "IT".into(),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => record.flags = "IT".into(),
+        Err(_) => record.flags = "UC".into(),
     }
     finish(record);
 }

@@ -114,3 +114,43 @@ async fn tcp_to_an_unknown_address_is_closed_under_registry_only() {
     assert_eq!(n, 0, "connection should be closed");
     assert!(tokio::time::timeout(Duration::from_millis(300), seen.recv()).await.is_err());
 }
+
+#[tokio::test]
+async fn passthrough_moves_a_megabyte_each_way_intact_and_half_closes() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = l.local_addr().unwrap();
+    // Upstream: reads everything until the client half-closes, answers with the same bytes reversed, then closes.
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let _ = s.read_to_end(&mut got).await;
+                got.reverse();
+                let _ = s.write_all(&got).await;
+            });
+        }
+    });
+    let entry = Entry {
+        host: "bulk.test",
+        port: up.port(),
+        protocol: "TCP",
+        upstream: json!({ "kind": "original" }),
+        cidr: Some("127.0.0.1/32".into()),
+    };
+    let snap = snapshot("REGISTRY_ONLY", "", &[entry], vec![]);
+    let h = start(&snap, up, Limits::default()).await;
+    let payload: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    let mut c = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    // Binary first bytes: sniffed as TCP at once.
+    c.write_all(&payload).await.unwrap();
+    c.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut back)).await.expect("in time").unwrap();
+    let mut expected = payload.clone();
+    expected.reverse();
+    assert_eq!(back.len(), expected.len());
+    assert!(back == expected, "bytes changed in passthrough");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let m = h.shared.metrics.encode();
+    assert!(m.contains("istio_tcp_received_bytes_total{") && m.contains("} 1048576"), "{m}");
+}
