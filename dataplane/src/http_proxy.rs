@@ -576,7 +576,7 @@ async fn forward(
             }
         }
     }
-    let h2 = d.upstream_h2 || conn.h2;
+    let h2 = d.upstream_h2.unwrap_or(conn.h2);
     let attempts = route.map_or(2, |r| r.retries.attempts);
     let per_try = route.map(|r| r.retries.per_try_timeout_ms).filter(|ms| *ms > 0).map(Duration::from_millis);
     let work = async {
@@ -718,14 +718,16 @@ fn mirror(
     };
     let proxy = proxy.clone();
     let original = conn.original;
+    let downstream_h2 = conn.h2;
     let method = method.clone();
     let path = path.to_string();
     let headers = headers.clone();
     tokio::spawn(async move {
         let plan: Plan = target.plan;
         let Ok(addr) = address_for(&plan, original, &proxy.resolver, random()).await else { return };
-        let Ok((mut sender, _)) = proxy.pool.get(addr, target.upstream_h2).await else { return };
-        let Some(req) = upstream_request(&method, target.upstream_h2, &shadow, &path, &headers, full(body)) else {
+        let h2 = target.upstream_h2.unwrap_or(downstream_h2);
+        let Ok((mut sender, _)) = proxy.pool.get(addr, h2).await else { return };
+        let Some(req) = upstream_request(&method, h2, &shadow, &path, &headers, full(body)) else {
             return;
         };
         if let Ok(Ok(resp)) = tokio::time::timeout(Duration::from_secs(30), sender.send(req)).await {

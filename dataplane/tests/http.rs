@@ -394,3 +394,48 @@ async fn upstream_connections_are_reused_across_requests() {
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 1, "20 sequential requests should share one upstream connection");
 }
+
+/// The upstream's HTTP version follows the cluster's protocol (HTTP: HTTP/1.1, GRPC/HTTP2: HTTP/2), not the client's.
+#[tokio::test]
+async fn h2c_client_to_an_http1_only_upstream_of_an_http_cluster() {
+    use http_body_util::{BodyExt, Empty};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                    let text = format!("{:?} {}", req.version(), req.uri());
+                    Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from(text),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+    let entry = Entry {
+        host: "api.test",
+        port: up.port(),
+        protocol: "HTTP",
+        upstream: json!({ "kind": "original" }),
+        cidr: None,
+    };
+    let snap = snapshot("REGISTRY_ONLY", "", &[entry], vec![]);
+    let h = start(&snap, up, Limits::default()).await;
+    let stream = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::builder().uri("http://api.test/v").body(Empty::<bytes::Bytes>::new()).unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(String::from_utf8_lossy(&body), "HTTP/1.1 /v");
+}

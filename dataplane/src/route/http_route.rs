@@ -207,7 +207,7 @@ pub fn decide_request<'t>(table: &'t Table, r: &RequestView, workload: &Workload
                 location: None,
                 policy_source: base.policy_source.clone(),
                 route_source: Some(route_source.clone()),
-                upstream_h2: false,
+                upstream_h2: None,
             }
         };
     let Some((route, matched)) = select_route(vs, r, workload) else {

@@ -68,8 +68,9 @@ pub struct Decision {
     pub location: Option<String>,
     pub policy_source: Option<Source>,
     pub route_source: Option<Source>,
-    /// The upstream speaks HTTP/2 (cluster protocol HTTP2 or GRPC).
-    pub upstream_h2: bool,
+    /// The upstream's HTTP version by the cluster's protocol: HTTP2/GRPC true, HTTP false; None (unspecified,
+    /// passthrough): the downstream's, as Istio's sniffed ports use the downstream protocol.
+    pub upstream_h2: Option<bool>,
 }
 
 pub const PASSTHROUGH_CLUSTER: &str = "PassthroughCluster";
@@ -162,7 +163,11 @@ impl Registry {
             location: None,
             policy_source: Some(c.source.clone()),
             route_source: None,
-            upstream_h2: matches!(c.protocol, Protocol::Http2 | Protocol::Grpc),
+            upstream_h2: match c.protocol {
+                Protocol::Http2 | Protocol::Grpc => Some(true),
+                Protocol::Http => Some(false),
+                _ => None,
+            },
         })
     }
 

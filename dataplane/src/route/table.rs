@@ -86,7 +86,7 @@ impl Table {
                 location: None,
                 policy_source: Some(mesh_policy_source()),
                 route_source: None,
-                upstream_h2: false,
+                upstream_h2: None,
             },
             OutboundMode::RegistryOnly => Decision {
                 cluster: Some(BLACKHOLE_CLUSTER.to_string()),
@@ -179,7 +179,7 @@ impl Table {
                 location: None,
                 policy_source: base.policy_source.clone(),
                 route_source: Some(route_source.clone()),
-                upstream_h2: false,
+                upstream_h2: None,
             };
         }
         Decision {
@@ -202,7 +202,7 @@ pub fn deny(reason: Reason, cluster: Option<String>) -> Decision {
         location: None,
         policy_source: None,
         route_source: None,
-        upstream_h2: false,
+        upstream_h2: None,
     }
 }
 
