@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileSnapshot, type SnapshotInput } from '../../../src/snapshot/compile.ts';
-import { DEFAULT_RETRY_ON } from '../../../src/snapshot/routes.ts';
+import { DEFAULT_RETRY_ON } from '../../../src/snapshot/http-routes.ts';
 import { se, vs } from './fixtures.ts';
 
 const input = (over: Partial<SnapshotInput>): SnapshotInput => ({ mesh: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } }, serviceEntries: [], virtualServices: [], ...over });
