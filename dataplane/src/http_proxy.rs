@@ -226,7 +226,11 @@ pub async fn handle(
         request: RequestPart {
             method: req.method().as_str().to_string(),
             path: path.clone(),
-            protocol: if conn.h2 { "HTTP/2" } else { "HTTP/1.1" },
+            protocol: match req.version() {
+                http::Version::HTTP_10 => "HTTP/1.0",
+                http::Version::HTTP_2 => "HTTP/2",
+                _ => "HTTP/1.1",
+            },
             xff: text(HeaderName::from_static("x-forwarded-for")),
             user_agent: text(header::USER_AGENT),
             request_id: Some(request_id.clone()),
