@@ -6,7 +6,7 @@
 //               10 starts each, median and max;
 //   warm: p50/p99 at a fixed 100 reviews/s for 10 s (open loop, keep-alive), then the RSS of the runtime's processes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,7 +81,9 @@ async function warm(running, url) {
   }
   await Promise.all(pending);
   agent.destroy();
-  const rss = running.pids().reduce((sum, pid) => sum + rssMb(pid), 0);
+  const alive = running.pids().filter((pid) => existsSync(`/proc/${pid}/status`));
+  const rss = alive.reduce((sum, pid) => sum + rssMb(pid), 0);
+  if (running.process.exitCode !== null) throw new Error(`${running.name} exited during the warm run:\n${running.logs()}`);
   return { latencies: latencies.sort((a, b) => a - b), rss };
 }
 

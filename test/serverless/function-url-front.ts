@@ -54,6 +54,14 @@ export function eventFromRequest(req: IncomingMessage, body: Buffer): Record<str
 
 export function startFunctionUrlFront(options: { port: number; invokeUrl: string }): FunctionUrlFront {
   const lines: string[] = [];
+  // One sandbox handles one invocation at a time (the emulator is one sandbox and fails on overlapping invokes);
+  // Lambda would start more sandboxes, here the invocations queue, in order.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   const server = createServer((req, res) => {
     const started = performance.now();
     const marks: string[] = [];
@@ -68,16 +76,19 @@ export function startFunctionUrlFront(options: { port: number; invokeUrl: string
       const body = await readBody(req);
       mark('read');
       if (body === undefined) return fail(413, 'Request must be smaller than 6291456 bytes for the InvokeFunction operation');
-      let invoked: Response;
+      let invoked: { ok: boolean; status: number; result: Record<string, unknown> | undefined };
       try {
-        invoked = await fetch(options.invokeUrl, {
-          method: 'POST', body: JSON.stringify(eventFromRequest(req, body)), signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
+        const event = JSON.stringify(eventFromRequest(req, body));
+        invoked = await serially(async () => {
+          const response = await fetch(options.invokeUrl, { method: 'POST', body: event, signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS) });
+          const result = await response.json().catch(() => undefined) as Record<string, unknown> | undefined;
+          return { ok: response.ok, status: response.status, result };
         });
       } catch (error) {
         return fail(502, `function not reachable: ${(error as Error).message}`);
       }
       mark('invoked');
-      const result = await invoked.json().catch(() => undefined) as Record<string, unknown> | undefined;
+      const { result } = invoked;
       if (!invoked.ok || !result || typeof result['statusCode'] !== 'number' || 'errorType' in result) {
         return fail(502, `function error: ${JSON.stringify(result ?? invoked.status).slice(0, 500)}`);
       }

@@ -67,9 +67,10 @@ front, outside the cluster) and in the Knative mode (serverless.enabled); empty 
 {{- if or .Values.webhook.url .Values.serverless.enabled }}true{{ end -}}
 {{- end -}}
 
+{{- /* Empty in url mode: the API server trusts its system roots, as for Cloud Run's and Function URLs' public certificates. */ -}}
 {{- define "meshgate.urlCaBundle" -}}
 {{- if .Values.webhook.url -}}
-{{ required "webhook.caBundle (base64 PEM of the CA that signed the function's HTTPS certificate) is required with webhook.url" .Values.webhook.caBundle }}
+{{ .Values.webhook.caBundle }}
 {{- else -}}
 {{ .Values.serverless.caBundle }}
 {{- end -}}
