@@ -110,21 +110,29 @@ const subjects = [
 ];
 
 const rows = [];
-for (const subject of subjects) {
-  const times = [];
-  let last;
-  for (let i = 0; i < COLD_STARTS; i += 1) {
-    const { running, ms } = await coldStart(subject);
-    times.push(ms);
-    if (i < COLD_STARTS - 1) await running.stop(); else last = running;
+let current;
+try {
+  for (const subject of subjects) {
+    const times = [];
+    let last;
+    for (let i = 0; i < COLD_STARTS; i += 1) {
+      const { running, ms } = await coldStart(subject);
+      current = running;
+      times.push(ms);
+      if (i < COLD_STARTS - 1) await running.stop(); else last = running;
+    }
+    times.sort((a, b) => a - b);
+    const { latencies, rss } = await warm(last, subject.reviewUrl(last));
+    await last.stop();
+    current = undefined;
+    rows.push({ label: subject.label, median: percentile(times, 50), max: times[times.length - 1], p50: percentile(latencies, 50), p99: percentile(latencies, 99), answered: latencies.length, rss });
+    process.stderr.write(`${subject.label}: done\n`);
   }
-  times.sort((a, b) => a - b);
-  const { latencies, rss } = await warm(last, subject.reviewUrl(last));
-  await last.stop();
-  rows.push({ label: subject.label, median: percentile(times, 50), max: times[times.length - 1], p50: percentile(latencies, 50), p99: percentile(latencies, 99), answered: latencies.length, rss });
-  process.stderr.write(`${subject.label}: done\n`);
+} finally {
+  // Whatever failed, no runtime, emulator or front is left behind holding a port.
+  await current?.stop();
+  await lambdaFront.stop();
 }
-await lambdaFront.stop();
 
 console.log(`\nmeshgate as a function: cold start = process spawn → first AdmissionReview answered (${COLD_STARTS} starts); warm at ${WARM_RATE} reviews/s for ${WARM_SECONDS} s`);
 console.log('(plain HTTP on loopback; 2 cores shared with the load generator and whatever else runs)\n');

@@ -166,3 +166,27 @@ describe('the function down', () => {
     assert.equal(pod.metadata.annotations?.['sidecar.istio.io/status'], undefined, 'no injection status: what finds such pods');
   });
 });
+
+test('the chart\'s Knative function mode: the function image with the mounted values, both webhooks at the route\'s root', () => {
+  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'serverless.enabled=true',
+    '--set', 'serverless.function=true', '--set', 'serverless.functionImage=registry.example.com/meshgate-fn:1',
+    '--set', 'serverless.url=https://meshgate.example.com', '--set', `serverless.caBundle=${caBundle}`]);
+  const docs = rendered.split(/^---$/m);
+  const knative = docs.find((d) => d.includes('kind: Service') && d.includes('serving.knative.dev/v1')) ?? '';
+  assert.match(knative, /image: registry\.example\.com\/meshgate-fn:1/);
+  assert.match(knative, /name: MESHGATE_VALUES_FILE\s+value: \/etc\/meshgate\/injector\/values/);
+  assert.match(knative, /name: FUNC_BODY_LIMIT[^\n]*\n\s+value: "8388608"/);
+  assert.match(knative, /configMap: \{name: istio-sidecar-injector\}/);
+  assert.doesNotMatch(knative, /--plain-http/);
+  const urls = [...rendered.matchAll(/url: (\S+)/g)].map((m) => m[1]);
+  assert.deepEqual(urls, ['https://meshgate.example.com/', 'https://meshgate.example.com/', 'https://meshgate.example.com/', 'https://meshgate.example.com/']);
+  assert.ok(!docs.some((d) => /kind: Deployment/.test(d)), 'no Deployment in Knative mode');
+});
+
+test('the chart\'s webhook.url mode renders no Deployment, Service or TLS Secret, and no caBundle when none is given', () => {
+  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'webhook.url=https://fn.example.com/']);
+  assert.doesNotMatch(rendered, /kind: (Deployment|Secret|PodDisruptionBudget)\b/);
+  assert.doesNotMatch(rendered, /caBundle/);
+  assert.deepEqual([...rendered.matchAll(/url: (\S+)/g)].map((m) => m[1]),
+    ['https://fn.example.com/inject', 'https://fn.example.com/inject', 'https://fn.example.com/inject', 'https://fn.example.com/validate']);
+});

@@ -113,7 +113,15 @@ export interface FrontProcess {
 export async function startFunctionUrlFrontProcess(port: number, invokePort: number): Promise<FrontProcess> {
   const { child, logs } = spawnLogged(NODE, ['--import', 'tsx', resolve('test/serverless/function-url-front-main.ts'),
     '--port', String(port), '--invoke', `http://127.0.0.1:${invokePort}/2015-03-31/functions/function/invocations`], process.env);
-  await waitForPort(port, 20_000).catch((error: Error) => { child.kill('SIGKILL'); throw new Error(`${error.message}\n${logs()}`); });
+  // Its own "listening" line, not the port: a leftover process on the port must fail the start, not stand in.
+  const deadline = Date.now() + 20_000;
+  while (!logs().includes('listening')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the Function-URL front did not start on ${port}:\n${logs()}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return { url: `http://127.0.0.1:${port}`, logs, stop: () => stopProcess(child) };
 }
 
