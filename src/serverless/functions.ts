@@ -2,15 +2,15 @@
 //   Knative Functions:    npx faas-js-runtime dist/functions.mjs                       (export `handle`)
 //   Cloud Run functions:  npx functions-framework --source dist/functions.mjs --target admission
 //   AWS Lambda:           _HANDLER=functions.handler under aws-lambda-ric               (export `handler`)
-// All three share one endpoint (values and ranges read once from the environment, see config.ts), built on the
-// first review rather than at import, so a runtime that imports the module for another export pays nothing twice.
+// All three share one endpoint, built at import: the values are read and range discovery (when asked) starts during
+// the runtime's init, before the first review arrives (see config.ts).
 import { cloudRunAdapter } from './cloud-run.ts';
 import { knativeAdapter } from './knative.ts';
 import { lambdaAdapter } from './lambda.ts';
 import { endpointFromEnvironment, type ReviewEndpoint } from './review-endpoint.ts';
 
-let endpoint: ReviewEndpoint | undefined;
-const sharedEndpoint = (): ReviewEndpoint => (endpoint ??= endpointFromEnvironment());
+const endpoint: ReviewEndpoint = endpointFromEnvironment();
+const sharedEndpoint = (): ReviewEndpoint => endpoint;
 
 export const handle = knativeAdapter(sharedEndpoint);
 export const admission = cloudRunAdapter(sharedEndpoint);

@@ -67,11 +67,11 @@ function virtualService(name: string, namespace: string, timeout: string): strin
 interface Stack { runtime: RunningRuntime; front?: FrontProcess | undefined; nginx: NginxFront; url: string; logs(): string; stop(): Promise<void> }
 
 /** The runtime on loopback, for Lambda the Function-URL front before it, and nginx terminating TLS in front of all. */
-async function startStack(name: RuntimeName): Promise<Stack> {
+async function startStack(name: RuntimeName, env: NodeJS.ProcessEnv = { MESHGATE_VALUES_FILE: valuesFile }): Promise<Stack> {
   const port = freePort();
   const runtime = startRuntime(name, {
     module: 'dist/functions.mjs', port, runtimeApiPort: name === 'lambda' ? freePort() : undefined,
-    env: { MESHGATE_VALUES_FILE: valuesFile, MESHGATE_LOG_LEVEL: 'info' },
+    env: { MESHGATE_LOG_LEVEL: 'info', ...env },
   });
   await waitForPort(port, 30_000).catch((error: Error) => { throw new Error(`${error.message}\n${runtime.logs()}`); });
   const front = name === 'lambda' ? await startFunctionUrlFrontProcess(freePort(), port) : undefined;
@@ -129,6 +129,31 @@ for (const name of RUNTIMES) {
     });
   });
 }
+
+describe('range discovery in the function (MESHGATE_DISCOVER_RANGES)', () => {
+  let stack: Stack;
+  const namespace = 'fn-ranges';
+  before(async () => {
+    // The embedded defaults (includeIPRanges auto) and the API server's ServiceCIDR, read once at the function's start.
+    stack = await startStack('cloud-run', { MESHGATE_DISCOVER_RANGES: 'true', KUBECONFIG: cp.kubeconfig });
+    registerWebhooks(stack.url, 'cloud-run');
+    cp.kubectlOk(['create', 'namespace', namespace]);
+    cp.kubectlOk(['label', 'namespace', namespace, 'istio-injection=enabled']);
+  }, { timeout: 120_000 });
+  after(async () => { await stack?.stop(); });
+
+  test('an injected pod captures the discovered service range, not *', async () => {
+    const pod = await eventually('a dry-run pod injected with the discovered ranges', () => {
+      const out = cp.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], podManifest('ranged', namespace));
+      if (out.status !== 0) return undefined;
+      const created = JSON.parse(out.stdout) as Obj;
+      const capture = created.metadata.annotations?.['meshgate.io/capture-ranges'];
+      return capture && (JSON.parse(capture) as Obj)['includeSource'] === 'discovery:ServiceCIDR' ? created : undefined;
+    }, 30_000).catch((error: Error) => { throw new Error(`${error.message}\n${stack.logs()}`); });
+    const init = (pod.spec.initContainers as Obj[]).find((c) => c.name === 'istio-init') as Obj;
+    assert.equal(init.args[init.args.indexOf('-i') + 1], SERVICE_CIDR);
+  });
+});
 
 describe('the function down', () => {
   let stack: Stack;
