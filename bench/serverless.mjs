@@ -11,7 +11,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fmt, percentile, rssMb } from './lib.mjs';
-import { RUNTIMES, startFunctionUrlFrontProcess, startRuntime, stopProcess } from '../test/serverless/runtimes.ts';
+import { RUNTIMES, emulatorBinary, startFunctionUrlFrontProcess, startRuntime, stopProcess } from '../test/serverless/runtimes.ts';
 
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 10);
 const WARM_RATE = 100;
@@ -97,6 +97,7 @@ function startWebhook(port) {
 // Lambda: the emulator always on LAMBDA_PORT, behind one Function-URL front that stays up across its cold starts
 // (a Function URL is always there; only the sandbox starts cold).
 const LAMBDA_PORT = 20990;
+emulatorBinary(); // built or found before any clock starts
 const lambdaFront = await startFunctionUrlFrontProcess(20995, LAMBDA_PORT);
 const direct = (running) => running.url + running.injectPath;
 const runtimeSubject = (name, label, module, env = {}) => ({

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCertificates } from '../../src/admission/tls.ts';
 import { eventually, freePort, helm, startControlPlane, type ControlPlane } from '../helpers/control-plane.ts';
-import { RUNTIMES, startFunctionUrlFrontProcess, startRuntime, waitForPort, type FrontProcess, type RunningRuntime, type RuntimeName } from '../serverless/runtimes.ts';
+import { RUNTIMES, emulatorBinary, startFunctionUrlFrontProcess, startRuntime, waitForPort, type FrontProcess, type RunningRuntime, type RuntimeName } from '../serverless/runtimes.ts';
 import { startNginx, type NginxFront } from '../serverless/nginx.ts';
 
 const SERVICE_CIDR = '10.96.0.0/16';
@@ -25,6 +25,8 @@ let caBundle: string;
 let valuesFile: string;
 
 before(async () => {
+  // Built from its Go module on a clean machine (about a minute), cached under ~/.cache/meshgate-bin after that.
+  emulatorBinary();
   cp = startControlPlane(SERVICE_CIDR);
   cp.kubectlOk(['create', 'namespace', 'istio-system']);
   dir = mkdtempSync(join(tmpdir(), 'meshgate-serverless-'));
@@ -39,7 +41,7 @@ before(async () => {
   valuesFile = join(dir, 'istio-sidecar-injector.yaml');
   writeFileSync(valuesFile, cp.kubectlOk(['get', 'configmap', '-n', 'istio-system', 'istio-sidecar-injector', '-o', 'yaml']));
   cp.kubectlOk(['wait', '--for=condition=Established', 'crd/serviceentries.networking.istio.io', 'crd/virtualservices.networking.istio.io', '--timeout=30s']);
-}, { timeout: 300_000 });
+}, { timeout: 900_000 });
 
 after(() => { cp?.stop(); });
 

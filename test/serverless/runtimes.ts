@@ -57,8 +57,11 @@ export function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** The emulator binary, built (or found in the cache) by build-emulator.sh. */
+let emulator: string | undefined;
+/** Asked once per process: the script's cache check runs `go env`, which must not count in a cold start. */
 export function emulatorBinary(): string {
-  return execFileSync('bash', [resolve('test/serverless/build-emulator.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 }).trim();
+  emulator ??= execFileSync('bash', [resolve('test/serverless/build-emulator.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 }).trim();
+  return emulator;
 }
 
 /** Children of a pid (the Node runtime client the emulator starts). */
