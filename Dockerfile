@@ -1,11 +1,17 @@
 # One image for the webhook, istio-init (meshgate init) and istio-proxy (meshgate proxy).
-# Build: docker build -t docker.io/meshgate/meshgate:0.1.0 .
+# Build: docker build --build-arg MESHGATE_COMMIT=$(git rev-parse HEAD) -t docker.io/meshgate/meshgate:0.1.0 .
+# Without a Docker daemon, `npm run image` (scripts/image.mjs) writes the same layout as an OCI tarball: the same
+# entrypoint, user, /app/dist and /app/native paths, and iptables nft+legacy. Keep the two in step.
+# Platforms: linux/amd64 and linux/arm64 (`docker buildx build --platform linux/amd64,linux/arm64`).
 FROM node:24-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY native ./native
 COPY scripts ./scripts
 COPY src ./src
+# `meshgate version` reports it; .git is not in the build context.
+ARG MESHGATE_COMMIT=unknown
+ENV MESHGATE_COMMIT=$MESHGATE_COMMIT
 # npm ci builds the addon (install script) and the bundle (prepare). nodedir points node-gyp at the image's own
 # headers (the .npmrc default /usr is the Debian layout).
 RUN npm ci --no-audit --no-fund --nodedir=/usr/local
@@ -21,5 +27,5 @@ COPY --from=build /src/native/build/Release/original_dst.node ./native/build/Rel
 RUN printf '#!/bin/sh\nexec node /app/dist/meshgate.mjs "$@"\n' > /usr/local/bin/meshgate && chmod +x /usr/local/bin/meshgate
 # The webhook runs as nonroot; istio-init sets runAsUser 0 and istio-proxy 1337 in the pod spec.
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/meshgate.mjs"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/meshgate.mjs"]
 CMD ["webhook"]

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatCidr, hasHostBits, maskCidr } from './ip-math.ts';
 
 export interface Cidr {
   family: 4 | 6;
@@ -23,20 +24,34 @@ export function parseCidr(text: string): Cidr | undefined {
   return undefined;
 }
 
-export type CidrListCheck = { ok: true; cidrs: Cidr[]; all: boolean } | { ok: false; bad: string };
+/**
+ * The warning for a CIDR written with host bits (`10.0.0.1/24`), naming the network it stands for, or undefined.
+ * Such a CIDR is valid, as in Istio (Go's ParseCIDR and iptables both accept it and match the network): the seed's
+ * own ICP value is one. The warning only says what will be matched.
+ */
+export function hostBitsWarning(cidr: Cidr): string | undefined {
+  if (!hasHostBits(cidr)) return undefined;
+  return `${formatCidr(cidr)} has host bits set: it is used as written and matches the network ${formatCidr(maskCidr(cidr))}`;
+}
+
+export type CidrListCheck = { ok: true; cidrs: Cidr[]; all: boolean; warnings: string[] } | { ok: false; bad: string };
 
 /**
  * A comma-separated list as Istio's annotations carry it: "" (none), "*" (everything, when allowed) or CIDRs.
- * Items are not trimmed: Istio rejects " 10.0.0.0/8", and so does meshgate.
+ * Items are not trimmed: Istio rejects " 10.0.0.0/8", and so does meshgate. Overlaps are fine (iptables matches
+ * either); host bits are fine and come back as `warnings`, one per such CIDR, for the caller to surface.
  */
 export function checkCidrList(value: string, allowWildcard: boolean): CidrListCheck {
-  if (value === '') return { ok: true, cidrs: [], all: false };
-  if (value === '*') return allowWildcard ? { ok: true, cidrs: [], all: true } : { ok: false, bad: '*' };
+  if (value === '') return { ok: true, cidrs: [], all: false, warnings: [] };
+  if (value === '*') return allowWildcard ? { ok: true, cidrs: [], all: true, warnings: [] } : { ok: false, bad: '*' };
   const cidrs: Cidr[] = [];
+  const warnings: string[] = [];
   for (const item of value.split(',')) {
     const cidr = parseCidr(item);
     if (!cidr) return { ok: false, bad: item };
     cidrs.push(cidr);
+    const warning = hostBitsWarning(cidr);
+    if (warning) warnings.push(warning);
   }
-  return { ok: true, cidrs, all: false };
+  return { ok: true, cidrs, all: false, warnings };
 }

@@ -1,7 +1,6 @@
 import { LineCounter, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import { parseCidr } from './cidr.ts';
-import { formatCidr, hasHostBits, maskCidr } from './ip-math.ts';
-import { cidrsOverlap } from './normalize.ts';
+import { formatCidr, maskCidr } from './ip-math.ts';
 import type { InputSpec } from './presets.ts';
 import type { FoundRange, RangeKind } from './report.ts';
 
@@ -65,9 +64,10 @@ function expectedKeys(spec: InputSpec): string {
 }
 
 /**
- * Reads the ranges out of a user-supplied file (describe output, config.yaml, an apiserver manifest). Strict on
- * purpose, unlike the injector's pass-through: a range file with host bits set or overlapping ranges is a
- * mistake worth stopping for, reported with the file and the line.
+ * Reads the ranges out of a user-supplied file (describe output, config.yaml, an apiserver manifest), as Istio's
+ * docs use them: host bits are allowed (ICP's `service_cluster_ip_range: 10.0.0.1/24`) and overlapping ranges are
+ * merged later (GKE's service block inside its pod block). Only what is not a CIDR at all is an error, reported
+ * with the file and the line.
  */
 export function readRangesInput(text: string, name: string, spec: InputSpec): InputRead {
   if (text.trim() === '') return { ok: false, problems: [`${name}: empty input (expected the output of ${spec.produce})`] };
@@ -90,20 +90,10 @@ export function readRangesInput(text: string, name: string, spec: InputSpec): In
         problems.push(`${where}: ${c.key} ${JSON.stringify(item)} is not a CIDR`);
         continue;
       }
-      if (hasHostBits(cidr)) {
-        problems.push(`${where}: ${c.key} ${JSON.stringify(item)} has host bits set (the network is ${formatCidr(maskCidr(cidr))})`);
-        continue;
-      }
-      const text = formatCidr(maskCidr(cidr));
-      const twin = found.find((f) => f.cidr === text);
-      // The same value under two keys (gcloud repeats clusterIpv4Cidr in ipAllocationPolicy) is one range.
-      if (twin) continue;
-      const clash = found.find((f) => cidrsOverlap(parseCidr(f.cidr)!, cidr));
-      if (clash) {
-        problems.push(`${where}: ${c.key} ${item} overlaps ${clash.cidr} (${clash.from})`);
-        continue;
-      }
-      found.push({ cidr: text, kind: c.kind, from: `${where} ${c.key}`, line: c.line });
+      // The same network under two keys (gcloud repeats clusterIpv4Cidr in ipAllocationPolicy) is one range.
+      const network = formatCidr(maskCidr(cidr));
+      if (found.some((f) => formatCidr(maskCidr(parseCidr(f.cidr)!)) === network)) continue;
+      found.push({ cidr: item, kind: c.kind, from: `${where} ${c.key}`, line: c.line });
     }
   }
   if (problems.length > 0) return { ok: false, problems };

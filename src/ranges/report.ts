@@ -1,5 +1,5 @@
-import { parseCidr, type Cidr } from './cidr.ts';
-import { normalizeToStrings } from './normalize.ts';
+import { hostBitsWarning, parseCidr } from './cidr.ts';
+import { mergeAsWritten } from './normalize.ts';
 
 /** What a range is for: Service ClusterIPs, pod IPs, or a platform's documented internal range. */
 export type RangeKind = 'service' | 'pod' | 'platform';
@@ -13,17 +13,25 @@ export interface FoundRange {
 
 /** The computed includeIPRanges and the evidence for them. */
 export interface RangesReport {
-  /** Normalised: merged, host bits cleared, IPv4 then IPv6. */
+  /** Overlapping and adjacent ranges merged; the rest as written (host bits kept), in the order found. */
   include: string[];
   /** Short summary for logs and the pod annotation: `discovery:ServiceCIDR+nodes.podCIDRs`, `preset:iks`. */
   source: string;
   found: FoundRange[];
   notes: string[];
+  /** Valid but worth a look: a range written with host bits (the network it matches is named). */
+  warnings: string[];
 }
 
+/** The include list and the evidence; merges and host bits are explained in the notes (stderr, json). */
 export function buildReport(found: FoundRange[], source: string, notes: string[] = []): RangesReport {
-  const cidrs = found.map((f) => parseCidr(f.cidr)).filter((c): c is Cidr => c !== undefined);
-  return { include: normalizeToStrings(cidrs), source, found, notes };
+  const { include, merged } = mergeAsWritten(found.map((f) => f.cidr));
+  const warnings = found.flatMap((f) => {
+    const cidr = parseCidr(f.cidr);
+    const warning = cidr && hostBitsWarning(cidr);
+    return warning ? [`${warning} (${f.from})`] : [];
+  });
+  return { include, source, found, notes: [...notes, ...merged], warnings };
 }
 
 export type RangesFormat = 'csv' | 'helm' | 'json';
@@ -43,5 +51,6 @@ export function describeReport(report: RangesReport): string {
   const lines = [`# source: ${report.source}`];
   for (const f of report.found) lines.push(`# ${f.cidr} (${f.kind}) from ${f.from}`);
   for (const note of report.notes) lines.push(`# note: ${note}`);
+  for (const warning of report.warnings) lines.push(`# warning: ${warning}`);
   return `${lines.join('\n')}\n`;
 }

@@ -19,7 +19,7 @@ export const serviceEntrySpec: Schema = obj({
   addresses: strings,
   ports: arrayOf(obj({ number: uint32, protocol: str, name: str, targetPort: uint32 })),
   location: enumOf('MESH_EXTERNAL', 'MESH_INTERNAL'),
-  resolution: enumOf('NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'),
+  resolution: enumOf('NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'DYNAMIC_DNS'),
   endpoints: arrayOf(workloadEntry),
   workloadSelector: obj({ labels: stringMap }),
   exportTo: strings,
@@ -37,7 +37,8 @@ const httpRoute = obj({
   match: arrayOf(httpMatch),
   route: arrayOf(obj({ destination, weight: int32, headers })),
   redirect: obj({
-    uri: str, authority: str, port: uint32, derivePort: enumOf('FROM_PROTOCOL_DEFAULT', 'FROM_REQUEST_PORT'), scheme: str, redirectCode: uint32,
+    uri: str, prefixRewrite: str, authority: str, port: uint32, derivePort: enumOf('FROM_PROTOCOL_DEFAULT', 'FROM_REQUEST_PORT'), scheme: str,
+    redirectCode: uint32,
   }, [['port', 'derivePort']]),
   directResponse: obj({ status: uint32, body: obj({ string: str, bytes: str }, [['string', 'bytes']]) }),
   delegate: obj({ name: str, namespace: str }),

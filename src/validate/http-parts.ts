@@ -1,5 +1,5 @@
 import { asList, asNumber, asObj, asStringMap, asText, has, isRecord, type Obj } from './access.ts';
-import { checkDuration, hasSubSecondPart } from './durations.ts';
+import { checkDuration, hasSubSecondPart } from '../mesh/duration.ts';
 import { at, type Collector } from './field-errors.ts';
 import { checkPort, checkWildcardDomain, isDns1123Label } from './names.ts';
 import { checkRe2 } from './regex.ts';
@@ -7,7 +7,10 @@ import { checkRe2 } from './regex.ts';
 // Pieces of an HTTP route that Istio validates the same way wherever they appear: destinations, string matches,
 // header operations, percentages, CORS, faults, retries, redirects and rewrites.
 
-const HEADER_NAME = /^[-_A-Za-z0-9]+$/;
+/** RFC 7230 `token`: the characters a header field name may have (Istio's rule for matches and CORS lists). */
+const HEADER_TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/;
+/** HTTP/2 pseudo-headers (RFC 7540 §8.1.2.3): a match may name them, e.g. `:authority` or `:method`. */
+const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status']);
 // `@request.auth.claims.sub` or `@request.auth.claims[nested][key]`: JWT claim routing (gateways only).
 const JWT_CLAIM = /^@request\.auth\.claims(?:\.[^.[\]]+(?:\.[^.[\]]+)*|(?:\[[^[\]]+\])+)$/;
 
@@ -15,10 +18,18 @@ export function isJwtClaimHeader(name: string): boolean {
   return JWT_CLAIM.test(name);
 }
 
-export function checkHeaderName(name: string, allowJwtClaim: boolean): string | undefined {
+/** A header a match may name: a JWT claim (gateways only, checked by the caller), a pseudo-header or an RFC 7230 token. */
+export function checkMatchHeaderName(name: string): string | undefined {
   if (name === '') return 'header name cannot be empty';
-  if (allowJwtClaim && isJwtClaimHeader(name)) return undefined;
-  return HEADER_NAME.test(name) ? undefined : 'not a valid header name';
+  if (isJwtClaimHeader(name) || PSEUDO_HEADERS.has(name)) return undefined;
+  return HEADER_TOKEN.test(name) ? undefined : 'not a valid header name (RFC 7230 token characters, or a pseudo-header such as :authority)';
+}
+
+/** A header named in a CORS allow/expose list: `*` or an RFC 7230 token. */
+export function checkCorsHeaderName(name: string): string | undefined {
+  if (name === '') return 'header name cannot be empty';
+  if (name === '*') return undefined;
+  return HEADER_TOKEN.test(name) ? undefined : 'not a valid header name (RFC 7230 token characters)';
 }
 
 export function checkDestination(value: unknown, path: string, out: Collector): void {
@@ -184,9 +195,7 @@ export function checkCors(value: unknown, path: string, out: Collector): void {
   });
   for (const key of ['allowHeaders', 'exposeHeaders'] as const) {
     asList(value[key]).forEach((name, i) => {
-      const text = asText(name);
-      if (text === '*') return;
-      const problem = checkHeaderName(text, false);
+      const problem = checkCorsHeaderName(asText(name));
       if (problem) out.error(at(at(path, key), i), problem, name);
     });
   }

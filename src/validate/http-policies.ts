@@ -72,6 +72,8 @@ export function checkRetries(value: unknown, path: string, out: Collector): void
     out.error(path, 'http retry policy configured when attempts are set to 0 (disabled)');
   }
   checkDurationField(value, 'perTryTimeout', path, out);
+  // The base interval between retries: a duration like any other (at least 1ms, whole milliseconds).
+  checkDurationField(value, 'backoff', path, out);
   if (retryOn !== '') {
     // Split without trimming, as Istio does: "5xx, reset" names the policy " reset", which Envoy does not know.
     for (const policy of retryOn.split(',')) {
@@ -80,11 +82,20 @@ export function checkRetries(value: unknown, path: string, out: Collector): void
   }
 }
 
-/** Istio stops at the first redirect problem; so does this. */
+/**
+ * Istio stops at the first redirect problem; so does this. `port` and `derivePort` are one choice (the schema layer
+ * refuses both); `uri` replaces the whole path and `prefixRewrite` only the matched prefix, so they exclude each other.
+ */
 export function checkRedirect(value: unknown, path: string, out: Collector): void {
   if (!isRecord(value)) return;
-  if (asText(value['uri']) === '' && asText(value['authority']) === '' && !has(value, 'port') && !has(value, 'derivePort') && asText(value['scheme']) === '') {
-    out.error(path, 'redirect must specify URI, authority, scheme, or port');
+  const uri = asText(value['uri']);
+  const prefixRewrite = asText(value['prefixRewrite']);
+  if (uri === '' && prefixRewrite === '' && asText(value['authority']) === '' && !has(value, 'port') && !has(value, 'derivePort') && asText(value['scheme']) === '') {
+    out.error(path, 'redirect must specify URI, prefixRewrite, authority, scheme, or port');
+    return;
+  }
+  if (uri !== '' && prefixRewrite !== '') {
+    out.error(path, 'redirect may only contain one of uri or prefixRewrite');
     return;
   }
   const code = asNumber(value['redirectCode']);

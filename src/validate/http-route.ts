@@ -1,7 +1,7 @@
 import { asList, asNumber, asObj, asStringMap, asText, has, isRecord, type Obj } from './access.ts';
 import { at, type Collector } from './field-errors.ts';
 import {
-  checkAuthorityRewrite, checkCors, checkDestination, checkDurationField, checkHeaderName, checkHeaderOperations, checkStringMatch,
+  checkAuthorityRewrite, checkCors, checkDestination, checkDurationField, checkHeaderOperations, checkMatchHeaderName, checkStringMatch,
 } from './http-parts.ts';
 import { checkDirectResponse, checkFault, checkMirrors, checkRedirect, checkRetries, checkRewrite } from './http-policies.ts';
 import { checkGatewayNames } from './gateways.ts';
@@ -35,13 +35,13 @@ function checkMatch(match: Obj, path: string, out: Collector): void {
   for (const [name, header] of Object.entries(asStringMap(match['headers']))) {
     const headerPath = at(at(path, 'headers'), name);
     if (header === null) out.error(headerPath, 'header match cannot be null');
-    const problem = checkHeaderName(name, true);
+    const problem = checkMatchHeaderName(name);
     if (problem) out.error(headerPath, problem);
     checkStringMatch(header, headerPath, out);
   }
   for (const [name, header] of Object.entries(asStringMap(match['withoutHeaders']))) {
     const headerPath = at(at(path, 'withoutHeaders'), name);
-    const problem = checkHeaderName(name, true);
+    const problem = checkMatchHeaderName(name);
     if (problem) out.error(headerPath, problem);
     // `regex: "*"` is not RE2 here: Istio turns it into a presence match.
     if (asObj(header)['regex'] !== '*') checkStringMatch(header, headerPath, out);

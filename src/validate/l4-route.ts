@@ -2,7 +2,7 @@ import { asList, asNumber, asStringMap, asText, isRecord } from './access.ts';
 import { at, type Collector } from './field-errors.ts';
 import { checkGatewayNames } from './gateways.ts';
 import { hostSubsetOf } from './hosts.ts';
-import { checkIpOrCidr, checkLabelMap, checkPort, checkWildcardDomain, isIpAddress } from './names.ts';
+import { checkGatewayBoundDomain, checkIpOrCidr, checkLabelMap, checkPort, checkWildcardDomain, isIpAddress } from './names.ts';
 
 // TLS and TCP route matches: subnets, ports, source labels, gateways, and for TLS the SNI hosts.
 
@@ -31,10 +31,7 @@ export function checkTlsMatch(match: unknown, hosts: string[], gatewayBound: boo
   if (sniHosts.length === 0) out.error(at(path, 'sniHosts'), 'TLS match must have at least one SNI host');
   sniHosts.forEach((sni, i) => {
     const sniPath = at(at(path, 'sniHosts'), i);
-    const first = sni.split('.', 1)[0];
-    const problem = gatewayBound && first === 'outbound_'
-      ? (/outbound_.([0-8].*).*/.test(sni) ? undefined : 'domain name invalid')
-      : checkWildcardDomain(sni);
+    const problem = gatewayBound ? checkGatewayBoundDomain(sni, true) : checkWildcardDomain(sni);
     if (problem) {
       if (isIpAddress(sni)) out.warn(sniPath, 'using an IP address goes against the SNI spec and most clients do not support this', sni);
       else out.error(sniPath, problem, sni);

@@ -49,6 +49,31 @@ export function checkWildcardDomain(name: string): string | undefined {
   return dot < 0 ? undefined : checkLabels(name.slice(dot + 1));
 }
 
+const GENERATED_SNI_FORMAT = 'outbound_.<port>_._.<hostname>';
+
+/** Istio's SNI for AUTO_PASSTHROUGH gateways, `outbound_.<port>_._.<hostname>`: split on `_`, a port with a digit, a host with a letter. */
+function checkGeneratedSni(name: string): string | undefined {
+  const parts = name.split('_');
+  if (parts.length < 4) return `domain name invalid, should follow the ${GENERATED_SNI_FORMAT} format`;
+  const trimDots = (text: string): string => text.replace(/^\.+|\.+$/g, '');
+  const port = trimDots(parts[1]!);
+  const hostname = trimDots(parts[3]!);
+  if (!/[0-9]/.test(port)) return `domain name invalid (label "${port}" invalid): should follow the ${GENERATED_SNI_FORMAT} format`;
+  if (!/[a-zA-Z]/.test(hostname)) return `domain name invalid (label "${hostname}" invalid): should follow the ${GENERATED_SNI_FORMAT} format`;
+  return undefined;
+}
+
+/**
+ * A host of a VirtualService bound to gateways (not to the mesh): a wildcard domain as anywhere else (`*` included),
+ * and when the service routes TLS by SNI, also the SNI Istio generates for AUTO_PASSTHROUGH.
+ */
+export function checkGatewayBoundDomain(name: string, sni: boolean): string | undefined {
+  const pre = preconditions(name);
+  if (pre) return pre;
+  if (sni && name.startsWith('outbound_')) return checkGeneratedSni(name);
+  return checkWildcardDomain(name);
+}
+
 /** A wildcard anywhere but as a whole leading label (`*foo.com`, `foo.*.com`). */
 export function isPartialWildcard(host: string): boolean {
   return host.includes('*') && host !== '*' && !(host.startsWith('*.') && !host.slice(1).includes('*'));
@@ -58,9 +83,12 @@ export function isIpAddress(value: string): boolean {
   return isIP(value) !== 0;
 }
 
-/** An IP or a CIDR block (Istio's ValidateIPSubnet). */
+/**
+ * An IP or a CIDR block (Istio's ValidateIPSubnet, which parses with Go's netip: host bits are fine, a prefix length
+ * with a leading zero such as `/08` is not).
+ */
 export function checkIpOrCidr(value: string): string | undefined {
-  if (value.split('/').length === 2) return parseCidr(value) ? undefined : 'not a valid CIDR block';
+  if (value.split('/').length === 2) return parseCidr(value) && !/\/0\d/.test(value) ? undefined : 'not a valid CIDR block';
   return isIpAddress(value) ? undefined : 'not a valid IP address';
 }
 

@@ -6,8 +6,8 @@ import {
   isPartialWildcard, isTcpProtocol, isTlsProtocol, parseProtocol,
 } from './names.ts';
 
-// Istio's semantic rules for a ServiceEntry spec (after the schema layer passed), plus one stricter rule: partial
-// wildcard hosts are refused (Istio only warns; such a host once crash-looped every proxy that received it).
+// Istio's semantic rules for a ServiceEntry spec (after the schema layer passed). Partial wildcard hosts (`*foo.com`)
+// are accepted with a warning, as Istio accepts them: only a whole leading label is a wildcard to the proxies.
 
 function checkSelector(spec: Obj, out: Collector): void {
   if (!isRecord(spec['workloadSelector'])) return;
@@ -30,7 +30,7 @@ function checkHosts(hosts: string[], out: Collector): void {
     }
     const problem = checkWildcardDomain(host);
     if (problem) out.error(path, problem, host);
-    else if (isPartialWildcard(host)) out.error(path, 'partial wildcard not allowed: a wildcard may only be a whole leading label ("*.example.com")', host);
+    else if (isPartialWildcard(host)) out.warn(path, 'partial wildcard not supported: only a whole leading label ("*.example.com") is a wildcard, so this host may match nothing', host);
   });
 }
 
@@ -59,7 +59,7 @@ function checkPorts(spec: Obj, resolution: string, out: Collector): PortInfo {
       if (problem) out.error(at(path, 'targetPort'), problem, port['targetPort']);
       if (resolution === 'NONE') out.warn(at(path, 'targetPort'), 'targetPort has no effect when resolution mode is NONE');
     }
-    if (!hasAddresses && (protocol === '' || protocol === 'TCP')) {
+    if (!hasAddresses && resolution !== 'DYNAMIC_DNS' && (protocol === '' || protocol === 'TCP')) {
       out.warn(path, 'addresses are required for ports serving TCP (or unset) protocol when ISTIO_META_DNS_AUTO_ALLOCATE is not set on a proxy');
     }
     if (!isDns1123Label(name)) out.error(at(path, 'name'), 'invalid port name: must be a DNS-1123 label', name);
@@ -110,6 +110,22 @@ function checkStaticEndpoint(endpoint: Obj, servicePorts: Set<string>, path: str
   checkEndpointPortsAndLabels(endpoint, servicePorts, path, out);
 }
 
+/**
+ * DYNAMIC_DNS: the proxy resolves the name each request asks for (HTTP Host, TLS SNI) when it is asked, so wildcard
+ * hosts are its purpose (the FQDN rule of DNS does not apply), and nothing may pin the answer: no addresses, no
+ * endpoints, no workload selector. Ports that carry no name (plain TCP) cannot be resolved this way.
+ */
+function checkDynamicDns(spec: Obj, ports: PortInfo, out: Collector): void {
+  if (asList(spec['addresses']).length > 0) out.error('spec.addresses', 'addresses are not allowed for resolution mode DYNAMIC_DNS');
+  if (asList(spec['endpoints']).length > 0) out.error('spec.endpoints', 'no endpoints should be provided for resolution mode DYNAMIC_DNS');
+  if (has(spec, 'workloadSelector')) out.error('spec.workloadSelector', 'workloadSelector is not allowed for resolution mode DYNAMIC_DNS');
+  ports.protocols.forEach((protocol, i) => {
+    if (!isHttpProtocol(protocol) && !isTlsProtocol(protocol)) {
+      out.warn(`spec.ports[${i}].protocol`, 'resolution DYNAMIC_DNS resolves the HTTP Host or the TLS SNI: a port of another protocol is not resolved', protocol ?? '');
+    }
+  });
+}
+
 function checkResolution(spec: Obj, resolution: string, hosts: string[], ports: PortInfo, out: Collector): void {
   const endpoints = asList(spec['endpoints']);
   const hasSelector = has(spec, 'workloadSelector');
@@ -143,6 +159,9 @@ function checkResolution(spec: Obj, resolution: string, hosts: string[], ports: 
       if (asList(spec['addresses']).length > 0 && hosts.length > 1 && ports.protocols.some(isTcpProtocol)) {
         out.warn('spec.hosts', 'service entry can not have more than one host specified simultaneously with address and tcp port');
       }
+      return;
+    case 'DYNAMIC_DNS':
+      checkDynamicDns(spec, ports, out);
       return;
   }
 }

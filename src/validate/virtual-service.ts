@@ -6,17 +6,10 @@ import { hostsOverlap } from './hosts.ts';
 import { isJwtClaimHeader } from './http-parts.ts';
 import { checkHttpRoute, checkWeightedDestinations, type RouteKind } from './http-route.ts';
 import { checkL4Match, checkTlsMatch } from './l4-route.ts';
-import { checkWildcardDomain, isIpAddress } from './names.ts';
+import { checkGatewayBoundDomain, checkWildcardDomain, isIpAddress } from './names.ts';
 import { warnUnreachableRules } from './unreachable.ts';
 
 // Istio's semantic rules for a VirtualService spec (after the schema layer passed).
-
-/** A gateway-bound host may be `outbound_.<port>_._.<host>` (SNI Istio generates) when the service routes TLS. */
-function checkGatewayHost(host: string, sni: boolean): string | undefined {
-  const first = host.split('.', 1)[0];
-  if (sni && first === 'outbound_') return /outbound_.([0-8].*).*/.test(host) ? undefined : `domain name invalid (label "${first}" invalid)`;
-  return checkWildcardDomain(host);
-}
 
 export function validateVirtualServiceSpec(spec: Obj, namespace: string, out: Collector): void {
   const hosts = asList(spec['hosts']).map(asText);
@@ -49,7 +42,7 @@ export function validateVirtualServiceSpec(spec: Obj, namespace: string, out: Co
   const sni = tls.some((route) => asList(asObj(route)['match']).some((m) => asList(asObj(m)['sniHosts']).length > 0));
   let allHostsValid = true;
   hosts.forEach((host, i) => {
-    const problem = appliesToGateway ? checkGatewayHost(host, sni) : checkWildcardDomain(host);
+    const problem = appliesToGateway ? checkGatewayBoundDomain(host, sni) : checkWildcardDomain(host);
     if (problem) {
       if (!isIpAddress(host)) {
         out.error(`spec.hosts[${i}]`, problem, host);

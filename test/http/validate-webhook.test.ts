@@ -62,10 +62,16 @@ test('warnings go into response.warnings and do not deny', async () => {
   assert.ok(res.body.response.warnings.some((w: string) => /addresses are required/.test(w)), JSON.stringify(res.body.response));
 });
 
-test('a partial-wildcard ServiceEntry is denied', async () => {
+test('a partial-wildcard ServiceEntry is allowed with a warning naming the field, as Istio allows it', async () => {
   const res = await post(review(serviceEntry({ hosts: ['*foo.com'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }] })));
+  assert.equal(res.body.response.allowed, true, JSON.stringify(res.body.response));
+  assert.ok(res.body.response.warnings.some((w: string) => /^spec\.hosts\[0\]: partial wildcard/.test(w)), JSON.stringify(res.body.response));
+});
+
+test('a wildcard in the middle of a ServiceEntry host is denied', async () => {
+  const res = await post(review(serviceEntry({ hosts: ['foo.*.com'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }] })));
   assert.equal(res.body.response.allowed, false);
-  assert.match(res.body.response.status.message, /spec\.hosts\[0\]: partial wildcard/);
+  assert.match(res.body.response.status.message, /spec\.hosts\[0\]: domain name invalid/);
 });
 
 const passThrough: Array<[string, unknown]> = [

@@ -47,7 +47,7 @@ properties:
             name: {type: string}
             targetPort: {type: integer, minimum: 0, maximum: 4294967295}
       location: {type: string, enum: [MESH_EXTERNAL, MESH_INTERNAL]}
-      resolution: {type: string, enum: [NONE, STATIC, DNS, DNS_ROUND_ROBIN]}
+      resolution: {type: string, enum: [NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS]}
       endpoints:
         type: array
         items:
@@ -125,6 +125,8 @@ properties:
                 perTryTimeout: {type: string}
                 retryOn: {type: string}
                 retryRemoteLocalities: {type: boolean, nullable: true}
+                retryIgnorePreviousHosts: {type: boolean, nullable: true}
+                backoff: {type: string}
             fault: {type: object, x-kubernetes-preserve-unknown-fields: true}
             mirror: {{- include "meshgate.destination" . | nindent 14 }}
             mirrors: {type: array, items: {type: object, x-kubernetes-preserve-unknown-fields: true}}

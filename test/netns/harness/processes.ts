@@ -1,6 +1,7 @@
 // Processes inside the namespaces: long-running servers (stand-ins, the proxy) and curl runs, each as a chosen
 // UID, every wait bounded in time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { stageCwd, stageScript } from '../../helpers/stage.ts';
 
 const NODE = process.execPath;
 
@@ -18,14 +19,19 @@ function asUser(ns: string, uid: number | undefined, argv: string[]): string[] {
 }
 
 /**
- * Starts `node --import tsx SCRIPT ARGS` in a namespace (or on the host when `ns` is undefined) and resolves once a stdout line matches `ready` (at once
+ * Starts `node --import tsx SCRIPT ARGS` (a staged bundle of SCRIPT for a non-root `uid`) in a namespace (or on the host when `ns` is undefined) and resolves once a stdout line matches `ready` (at once
  * when `ready` is undefined: the caller polls a health endpoint instead).
  */
 export async function startNode(ns: string | undefined, uid: number | undefined, script: string[], ready: RegExp | undefined, timeoutMs = 20_000, env: Record<string, string> = {}): Promise<Running> {
+  // Another user may not be able to read the checkout at all: it runs a bundle staged in a readable directory.
+  const [entry = '', ...rest] = script;
+  const otherUser = uid !== undefined && uid !== 0;
+  const node = otherUser ? [NODE, await stageScript(entry), ...rest] : [NODE, '--import', 'tsx', ...script];
   // No namespace: on the host (the host side of a bridge into a namespace).
-  const [command, ...args] = ns === undefined ? [NODE, '--import', 'tsx', ...script] : ['ip', ...asUser(ns, uid, [NODE, '--import', 'tsx', ...script])];
+  const [command, ...args] = ns === undefined ? node : ['ip', ...asUser(ns, uid, node)];
   const child = spawn(command as string, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(otherUser ? { cwd: stageCwd() } : {}),
     env: { ...process.env, MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? 'info', ...env },
   });
   const lines: string[] = [];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkDuration } from '../../../src/validate/durations.ts';
+import { checkDuration, parseDurationMs, parseProtoDuration } from '../../../src/mesh/duration.ts';
 import { hostsOverlap, hostSubsetOf } from '../../../src/validate/hosts.ts';
 import { checkFqdn, checkIpOrCidr, checkWildcardDomain, isPartialWildcard } from '../../../src/validate/names.ts';
 import { checkRe2 } from '../../../src/validate/regex.ts';
@@ -13,6 +13,21 @@ const durations: Array<[string, boolean]> = [
 for (const [text, ok] of durations) {
   test(`duration ${JSON.stringify(text)} is ${ok ? 'valid' : 'refused'}`, () => assert.equal(checkDuration(text) === undefined, ok));
 }
+
+// One parser, two modes: validation takes only the protobuf form; file mode also reads one Go unit.
+const fileMode: Array<[unknown, number | undefined]> = [
+  ['3s', 3000], ['0.5s', 500], ['0.250s', 250], ['250ms', 250], ['1m', 60000], ['1h', 3600000], ['100us', 0.1], ['1.5m', 90000],
+  [' 2s ', 2000], ['3', undefined], ['-1s', undefined], ['1d', undefined], ['1m30s', undefined], [3, undefined], ['', undefined],
+];
+for (const [text, ms] of fileMode) {
+  test(`file mode reads ${JSON.stringify(text)} as ${ms} ms`, () => assert.equal(parseDurationMs(text), ms));
+}
+test('the strict form gives seconds and nanos exactly, and refuses what exceeds protobuf\'s range', () => {
+  assert.deepEqual(parseProtoDuration('1.000000001s'), { negative: false, seconds: 1, nanos: 1 });
+  assert.deepEqual(parseProtoDuration('-0.5s'), { negative: true, seconds: 0, nanos: 500_000_000 });
+  assert.equal(parseProtoDuration('315576000001s'), undefined);
+  assert.equal(parseProtoDuration('1ms'), undefined);
+});
 
 const overlaps: Array<[string, string, boolean]> = [
   ['a.com', 'a.com', true], ['a.com', 'b.com', false], ['*.a.com', 'x.a.com', true], ['*.a.com', '*.b.a.com', true],

@@ -13,8 +13,10 @@ const cases: RuleCase[] = [
   { name: 'resolution defaults to NONE', spec: { hosts: ['*.example.com'], ports: [https] }, valid: true },
   { name: 'no hosts is refused', spec: se({ hosts: [] }), valid: false, expect: /at least one host/ },
   { name: 'host * is refused', spec: se({ hosts: ['*'], resolution: 'NONE' }), valid: false },
-  { name: 'a partial wildcard host is refused', spec: se({ hosts: ['*foo.com'], resolution: 'NONE' }), valid: false, expect: /partial wildcard/ },
-  { name: 'a partial wildcard with a dash is refused', spec: se({ hosts: ['*-foo.example.com'], resolution: 'NONE' }), valid: false, expect: /partial wildcard/ },
+  // Partial wildcards: accepted with a warning naming the host's path, as Istio does.
+  { name: 'a partial wildcard host is accepted with a warning', spec: se({ hosts: ['*foo.com'], resolution: 'NONE' }), valid: true, warns: true, expect: /^spec\.hosts\[0\]: partial wildcard not supported.*\("\*foo\.com"\)$/ },
+  { name: 'a partial wildcard with a dash is accepted with a warning', spec: se({ hosts: ['a.example.com', '*-foo.example.com'], resolution: 'NONE' }), valid: true, warns: true, expect: /^spec\.hosts\[1\]: partial wildcard/ },
+  { name: 'a whole-label wildcard host has no warning', spec: se({ hosts: ['*.example.com'], resolution: 'NONE' }), valid: true, warns: false },
   { name: 'a wildcard in the middle is refused', spec: se({ hosts: ['foo.*.com'], resolution: 'NONE' }), valid: false },
   { name: 'a host with an underscore is refused', spec: se({ hosts: ['foo_bar.com'] }), valid: false },
   { name: 'a wildcard host with DNS resolution and no endpoints is refused', spec: se({ hosts: ['*.example.com'] }), valid: false, expect: /must be FQDN/ },
@@ -23,6 +25,8 @@ const cases: RuleCase[] = [
   { name: 'IP and CIDR addresses with STATIC are valid', spec: se({ addresses: ['10.1.2.3', '192.168.0.0/16', '2001:db8::/32'], resolution: 'STATIC', endpoints: [{ address: '10.1.2.3' }] }), valid: true },
   { name: 'a bad address is refused', spec: se({ addresses: ['10.1.2'] }), valid: false, expect: /not a valid IP/ },
   { name: 'a bad CIDR is refused', spec: se({ addresses: ['10.0.0.0/40'], resolution: 'NONE' }), valid: false, expect: /CIDR/ },
+  { name: 'a CIDR with host bits is valid, as Istio parses it', spec: se({ addresses: ['10.0.0.1/24'], resolution: 'NONE' }), valid: true },
+  { name: 'a CIDR prefix length with a leading zero is refused, as Go netip refuses it', spec: se({ addresses: ['10.0.0.0/08'], resolution: 'NONE' }), valid: false, expect: /spec\.addresses\[0\]: not a valid CIDR block/ },
   { name: 'a CIDR with DNS resolution is refused', spec: se({ addresses: ['10.0.0.0/8'] }), valid: false, expect: /CIDR addresses are allowed only for NONE\/STATIC/ },
   // ports
   { name: 'a port 0 is refused', spec: se({ ports: [{ number: 0, name: 'x', protocol: 'TCP' }] }), valid: false, expect: /1\.\.65535/ },
@@ -44,7 +48,15 @@ const cases: RuleCase[] = [
   { name: 'several hosts with a TCP port and resolution NONE are valid', spec: se({ hosts: ['a.example.com', 'b.example.com'], ports: [{ number: 5432, name: 'pg', protocol: 'TCP' }], resolution: 'NONE' }), valid: true },
   { name: 'several hosts with an unset protocol are refused', spec: se({ hosts: ['a.example.com', 'b.example.com'], ports: [{ number: 5432, name: 'pg' }] }), valid: false },
   // resolution
-  { name: 'an unknown resolution is refused', spec: se({ resolution: 'DYNAMIC' }), valid: false, expect: /must be one of NONE, STATIC, DNS, DNS_ROUND_ROBIN/ },
+  { name: 'an unknown resolution is refused', spec: se({ resolution: 'DYNAMIC' }), valid: false, expect: /must be one of NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS/ },
+  // DYNAMIC_DNS: wildcard hosts allowed; nothing that pins the answer.
+  { name: 'DYNAMIC_DNS with a wildcard host and HTTP and TLS ports is valid, without warnings', spec: se({ hosts: ['*.example.com'], ports: [http, https], resolution: 'DYNAMIC_DNS' }), valid: true, warns: false },
+  { name: 'DYNAMIC_DNS with an FQDN host is valid', spec: se({ resolution: 'DYNAMIC_DNS' }), valid: true, warns: false },
+  { name: 'DYNAMIC_DNS with addresses is refused', spec: se({ hosts: ['*.example.com'], resolution: 'DYNAMIC_DNS', addresses: ['10.0.0.1'] }), valid: false, expect: /^spec\.addresses: addresses are not allowed for resolution mode DYNAMIC_DNS$/m },
+  { name: 'DYNAMIC_DNS with endpoints is refused', spec: se({ hosts: ['*.example.com'], resolution: 'DYNAMIC_DNS', endpoints: [{ address: 'a.example.com' }] }), valid: false, expect: /^spec\.endpoints: no endpoints should be provided for resolution mode DYNAMIC_DNS$/m },
+  { name: 'DYNAMIC_DNS with a workloadSelector is refused', spec: se({ hosts: ['*.example.com'], resolution: 'DYNAMIC_DNS', workloadSelector: { labels: { app: 'a' } } }), valid: false, expect: /^spec\.workloadSelector: workloadSelector is not allowed/m },
+  { name: 'DYNAMIC_DNS with a TCP port warns on that port', spec: se({ hosts: ['db.example.com'], resolution: 'DYNAMIC_DNS', ports: [{ number: 5432, name: 'pg', protocol: 'TCP' }] }), valid: true, warns: true, expect: /^spec\.ports\[0\]\.protocol: resolution DYNAMIC_DNS resolves the HTTP Host or the TLS SNI/ },
+  { name: 'DYNAMIC_DNS still refuses host *', spec: se({ hosts: ['*'], resolution: 'DYNAMIC_DNS' }), valid: false, expect: /cannot claim every host/ },
   { name: 'an unknown location is refused', spec: se({ location: 'OUTSIDE' }), valid: false },
   { name: 'STATIC with IP endpoints is valid', spec: se({ resolution: 'STATIC', endpoints: [{ address: '1.1.1.1', ports: { https: 8443 }, labels: { app: 'a' }, weight: 10 }] }), valid: true },
   { name: 'STATIC with a hostname endpoint is refused', spec: se({ resolution: 'STATIC', endpoints: [{ address: 'api.example.com' }] }), valid: false, expect: /not a valid IP address/ },
