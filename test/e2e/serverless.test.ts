@@ -136,8 +136,8 @@ describe('range discovery in the function (MESHGATE_DISCOVER_RANGES)', () => {
   let stack: Stack;
   const namespace = 'fn-ranges';
   before(async () => {
-    // The embedded defaults (includeIPRanges auto) and the API server's ServiceCIDR, read once at the function's start.
-    stack = await startStack('cloud-run', { MESHGATE_DISCOVER_RANGES: 'true', KUBECONFIG: cp.kubeconfig });
+    // includeIPRanges auto, and the API server's ServiceCIDR read once at the function's start.
+    stack = await startStack('cloud-run', { MESHGATE_VALUES: 'global: {proxy: {includeIPRanges: auto}}', MESHGATE_DISCOVER_RANGES: 'true', KUBECONFIG: cp.kubeconfig });
     registerWebhooks(stack.url, 'cloud-run');
     cp.kubectlOk(['create', 'namespace', namespace]);
     cp.kubectlOk(['label', 'namespace', namespace, 'istio-injection=enabled']);
@@ -206,7 +206,8 @@ test('the chart\'s Knative function mode: the function image with the mounted va
   assert.match(knative, /configMap: \{name: istio-sidecar-injector\}/);
   assert.doesNotMatch(knative, /--plain-http/);
   const urls = [...rendered.matchAll(/url: (\S+)/g)].map((m) => m[1]);
-  assert.deepEqual(urls, ['https://meshgate.example.com/', 'https://meshgate.example.com/', 'https://meshgate.example.com/', 'https://meshgate.example.com/']);
+  assert.ok(urls.length >= 2);
+  assert.deepEqual(new Set(urls), new Set(['https://meshgate.example.com/']));
   assert.ok(!docs.some((d) => /kind: Deployment/.test(d)), 'no Deployment in Knative mode');
 });
 
@@ -214,6 +215,8 @@ test('the chart\'s webhook.url mode renders no Deployment, Service or TLS Secret
   const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'webhook.url=https://fn.example.com/']);
   assert.doesNotMatch(rendered, /kind: (Deployment|Secret|PodDisruptionBudget)\b/);
   assert.doesNotMatch(rendered, /caBundle/);
-  assert.deepEqual([...rendered.matchAll(/url: (\S+)/g)].map((m) => m[1]),
-    ['https://fn.example.com/inject', 'https://fn.example.com/inject', 'https://fn.example.com/inject', 'https://fn.example.com/validate']);
+  const docs = rendered.split(/^---$/m);
+  const urlsOf = (kind: string): Set<string> => new Set(docs.filter((d) => d.includes(`kind: ${kind}`)).flatMap((d) => [...d.matchAll(/url: (\S+)/g)].map((m) => m[1] as string)));
+  assert.deepEqual(urlsOf('MutatingWebhookConfiguration'), new Set(['https://fn.example.com/inject']));
+  assert.deepEqual(urlsOf('ValidatingWebhookConfiguration'), new Set(['https://fn.example.com/validate']));
 });
