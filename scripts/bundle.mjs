@@ -30,7 +30,9 @@ const commit = process.env.MESHGATE_COMMIT || (git.status === 0 ? git.stdout.tri
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { meshgate: 'src/cli/main.ts' },
+  // functions: the webhook for function runtimes (Knative Functions, Cloud Run functions, AWS Lambda); see
+  // src/serverless/functions.ts. Code it shares with the CLI lands in shared chunks; it never loads the CLI.
+  entryPoints: { meshgate: 'src/cli/main.ts', functions: 'src/serverless/functions.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
