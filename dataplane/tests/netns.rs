@@ -1,7 +1,7 @@
 //! SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST for real: a network namespace of this test's own (removed afterwards,
 //! also on failure), iptables REDIRECT of a service address to the listener, and the proxy's own listener reading
-//! the original destination. Root only: skipped with the reason otherwise. Holds the suites' lock
-//! (/tmp/meshgate-suite.lock) while it changes the host.
+//! the original destination. Root only: skipped with the reason otherwise. The namespace is named after the test's
+//! process, so parallel runs never share one.
 
 mod common;
 
@@ -57,10 +57,6 @@ fn the_listener_reads_the_original_destination_after_iptables_redirect() {
         eprintln!("skipped: needs root, ip and iptables (network namespaces and NAT)");
         return;
     }
-    let lock =
-        std::fs::OpenOptions::new().create(true).append(true).open("/tmp/meshgate-suite.lock").expect("lock file");
-    // SAFETY: flock on an open file descriptor; released when `lock` is closed at the end of the test.
-    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
     let ns = Netns::create();
     ns.exec(&["ip", "link", "set", "lo", "up"]);
     ns.exec(&["ip", "addr", "add", "10.99.0.1/32", "dev", "lo"]);
