@@ -13,6 +13,7 @@ export interface WebhookMetrics {
   validationRequests: Counter<'kind' | 'result'>;
   admissionDuration: Histogram<'webhook'>;
   rangeDiscoveryFailures: Counter<'reason'>;
+  connectionsDropped: Counter;
 }
 
 export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics {
@@ -35,5 +36,7 @@ export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics 
     rangeDiscoveryFailures: new Counter({ name: 'meshgate_range_discovery_failures_total',
       help: 'Cluster range discoveries that failed (the injector then captures * or keeps the last ranges), by reason',
       labelNames: ['reason'], registers: [registry] }),
+    connectionsDropped: new Counter({ name: 'meshgate_webhook_connections_dropped_total',
+      help: 'Connections closed on accept because the webhook already held its maximum', registers: [registry] }),
   };
 }
