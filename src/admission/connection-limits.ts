@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ServerOptions } from 'node:https';
 
 // What one client may hold of the webhook, and for how long. The API server sends a whole review at once over a
@@ -28,13 +29,23 @@ export function serverCreationOptions(): Pick<ServerOptions, 'handshakeTimeout' 
   return { handshakeTimeout: CONNECTION_LIMITS.handshakeTimeoutMs, connectionsCheckingInterval: CONNECTION_LIMITS.connectionsCheckingIntervalMs };
 }
 
-/** Applies the limits settable on a created server; `onDrop` hears of each connection refused at the limit. */
-export function applyConnectionLimits(server: Server, onDrop: () => void): void {
+/** What the limits report: a connection refused at the limit, and the count held (+1 on accept, -1 on close). */
+export interface ConnectionEvents {
+  dropped(): void;
+  held(delta: 1 | -1): void;
+}
+
+/** Applies the limits settable on a created server. */
+export function applyConnectionLimits(server: Server, events: ConnectionEvents): void {
   server.maxConnections = CONNECTION_LIMITS.maxConnections;
   server.headersTimeout = CONNECTION_LIMITS.headersTimeoutMs;
   server.requestTimeout = CONNECTION_LIMITS.requestTimeoutMs;
   server.keepAliveTimeout = CONNECTION_LIMITS.keepAliveTimeoutMs;
-  server.on('drop', onDrop);
+  server.on('drop', () => events.dropped());
+  server.on('connection', (socket: Socket) => {
+    events.held(1);
+    socket.once('close', () => events.held(-1));
+  });
   // A client that opens a TLS connection and never completes the handshake: closed by handshakeTimeout; its
   // errors (ECONNRESET, timeouts) are the client's business, not the log's.
   server.on('tlsClientError', () => { /* counted by nothing: the socket is already gone */ });

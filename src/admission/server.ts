@@ -105,7 +105,10 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   const server: Server = material
     ? createHttpsServer({ cert: material.cert, key: material.key, ...serverCreationOptions() }, app)
     : createHttpServer(serverCreationOptions(), app);
-  applyConnectionLimits(server, () => metrics.connectionsDropped.inc());
+  applyConnectionLimits(server, {
+    dropped: () => metrics.connectionsDropped.inc(),
+    held: (delta) => metrics.openConnections.inc(delta),
+  });
   shutdown = createShutdown(server, logger, options.drainMs ?? DEFAULT_DRAIN_MS);
   const drain = shutdown.drain;
 

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The webhook's metrics, on a private registry per app so two apps in one process (tests) never collide.
@@ -14,6 +14,7 @@ export interface WebhookMetrics {
   admissionDuration: Histogram<'webhook'>;
   rangeDiscoveryFailures: Counter<'reason'>;
   connectionsDropped: Counter;
+  openConnections: Gauge;
 }
 
 export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics {
@@ -38,5 +39,7 @@ export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics 
       labelNames: ['reason'], registers: [registry] }),
     connectionsDropped: new Counter({ name: 'meshgate_webhook_connections_dropped_total',
       help: 'Connections closed on accept because the webhook already held its maximum', registers: [registry] }),
+    openConnections: new Gauge({ name: 'meshgate_webhook_open_connections',
+      help: 'Connections the webhook holds (TLS handshakes in progress included)', registers: [registry] }),
   };
 }

@@ -55,7 +55,7 @@ test('the hardened chart (priority class, spread, NetworkPolicy, preStop) is acc
   const result = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], rendered);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /networkpolicy\.networking\.k8s\.io\/meshgate-webhook created \(server dry run\)/);
-  assert.match(result.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/meshgate-validator created \(server dry run\)/);
+  assert.match(result.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/meshgate-validator (created|configured) \(server dry run\)/);
   assert.match(rendered, /priorityClassName: system-cluster-critical/);
   assert.match(rendered, /sleep: \{seconds: 10\}/);
 });
