@@ -28,9 +28,9 @@ const PRECHECK_FACTOR = 2;
 const PER_REGEX_WORK = 25;
 
 /**
- * At most this many regexes in one object, and at most this much estimated work summed over them: together they
- * hold one review's regex compiles to ~50 ms on a busy core (a distinct small regex costs ~60 µs in re2js, one at
- * the precheck edge ~150 µs).
+ * At most this many regexes in one object, and at most this much estimated work summed over them. A distinct small
+ * regex costs ~50-100 µs of re2js compile, one at the precheck edge ~150 µs: an object at either cap costs 50-120 ms
+ * of CPU once (cached after), a bomb ~2 ms. 1,000 keeps bench/validate.mjs's 1,000-route object valid.
  */
 export const MAX_REGEXES_PER_OBJECT = 1000;
 export const MAX_REGEX_WORK_PER_OBJECT = 40_000;
@@ -62,20 +62,23 @@ export function estimateExpansion(pattern: string): number {
     const max = m[3] ? Number(m[3]) : undefined;
     return max ?? Math.max(min, 1);
   };
-  const skipEscape = (): void => {
-    // at a backslash
+  /** Skips an escape at a backslash; returns how many literals it stands for (`\Q…\E` quotes many). */
+  const skipEscape = (): number => {
     const next = pattern[pos + 1];
     if (next === 'Q') {
       const end = pattern.indexOf('\\E', pos + 2);
+      const stop = end < 0 ? pattern.length : end;
+      const quoted = Math.max(stop - pos - 2, 1);
       pos = end < 0 ? pattern.length : end + 2;
-      return;
+      return quoted;
     }
     if ((next === 'p' || next === 'P' || next === 'x') && pattern[pos + 2] === '{') {
       const end = pattern.indexOf('}', pos + 3);
       pos = end < 0 ? pattern.length : end + 1;
-      return;
+      return 1;
     }
     pos += next === 'x' ? 4 : 2;
+    return 1;
   };
   const skipClass = (): void => {
     // at `[`: a `]` right after `[` or `[^` is a literal
@@ -83,7 +86,7 @@ export function estimateExpansion(pattern: string): number {
     if (pattern[pos] === '^') pos += 1;
     if (pattern[pos] === ']') pos += 1;
     while (pos < pattern.length && pattern[pos] !== ']') {
-      if (pattern[pos] === '\\') skipEscape();
+      if (pattern[pos] === '\\') void skipEscape();
       else if (pattern.startsWith('[:', pos)) {
         const end = pattern.indexOf(':]', pos + 2);
         pos = end < 0 ? pos + 1 : end + 2;
@@ -117,7 +120,7 @@ export function estimateExpansion(pattern: string): number {
       } else if (ch === '[') {
         skipClass();
       } else if (ch === '\\') {
-        skipEscape();
+        size = skipEscape();
       } else {
         pos += 1;
       }
