@@ -14,6 +14,7 @@ import { createAdmissionHandler, type Reviewer } from './handler.ts';
 import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
 import { applyConnectionLimits, serverCreationOptions } from './connection-limits.ts';
 import { createShutdown, DEFAULT_DRAIN_MS } from './shutdown.ts';
+import { startIdleCollector } from './idle-collector.ts';
 
 export interface WebhookOptions {
   port: number;
@@ -111,6 +112,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   });
   shutdown = createShutdown(server, logger, options.drainMs ?? DEFAULT_DRAIN_MS);
   const drain = shutdown.drain;
+  const idleCollector = startIdleCollector(server);
 
   const reloadTls = (): void => {
     try {
@@ -139,6 +141,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       certWatcher?.close();
       configMapWatch?.stop();
       rangesSource?.stop();
+      idleCollector.stop();
       await drain();
     },
   };
