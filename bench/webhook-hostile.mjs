@@ -64,13 +64,16 @@ const podReview = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'Adm
   uid: 'bench', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'shop', operation: 'CREATE',
   object: { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } });
 
-/** The issue's bomb: a 10.8 KB VirtualService with ten distinct `x1(?:ab|cd){1000}`-style regexes. */
-const bombReview = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+/**
+ * The issue's bomb: a 10.8 KB VirtualService with ten distinct `x1(?:ab|cd){1000}`-style regexes, distinct in every
+ * review (`n`) as an attacker would send them, so no cache of compiled regexes answers it.
+ */
+const bombReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
   uid: 'bomb', kind: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }, namespace: 'default', operation: 'CREATE',
   object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bomb', namespace: 'default' }, spec: { hosts: ['bomb.example.com'],
-    http: Array.from({ length: 10 }, (_, i) => ({ match: [{ uri: { regex: `x${i}${'(?:ab|cd){1000}'.repeat(60)}` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
+    http: Array.from({ length: 10 }, (_, i) => ({ match: [{ uri: { regex: `x${n}_${i}${'(?:ab|cd){1000}'.repeat(60)}` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
 
-/** Defect 1: bombs reviewed one after another for up to 6 s while /healthz is polled every 20 ms. */
+/** Defect 1: bombs reviewed one after another for up to 6 s (the last one may run over) while /healthz is polled every 20 ms. */
 export async function regexBomb(bundle, work) {
   const port = await freePort();
   const { child, ca, pid } = await startReplica(bundle, port, join(work, 'certs'));
@@ -82,7 +85,7 @@ export async function regexBomb(bundle, work) {
   const reviews = [];
   const cpu0 = cpuSeconds(pid);
   const until = Date.now() + 6_000;
-  while (Date.now() < until && reviews.length < 5000) reviews.push(await exchange(port, '/validate', { body: bombReview, agent, ca }));
+  while (Date.now() < until && reviews.length < 5000) reviews.push(await exchange(port, '/validate', { body: bombReview(reviews.length), agent, ca }));
   const cpuPerReview = ((cpuSeconds(pid) - cpu0) * 1000) / reviews.length;
   polling = false;
   await poller;
