@@ -163,3 +163,33 @@ console.log(`pathological pod p50 / p99 (ms)       ${fmt(percentile(pathoLatenci
 console.log(`cold start, exec to first review (ms) ${fmt(percentile(coldStarts, 50), 0).padStart(8)}      bare node -e 0: ${fmt(percentile(bareNode, 50), 0)} ms        ≤ 100`);
 console.log(`RSS idle / under load (MB)            ${fmt(idleRss, 1)} / ${fmt(peakRss, 1)}                          idle ≤ 55`);
 console.log(`answered at 1,000/s: ${atRate.length} of 5000; non-2xx under wrk: ${saturated.non2xx}`);
+
+// Under attack and churn (issue 15): defects 1-3 (before/after when BENCH_BEFORE_BUNDLE names an older bundle) and
+// 1,000 reviews/s across 2 replicas (BENCH_REPLICA_SECONDS, default 60).
+{
+  const { hostileFigures, twoReplicas } = await import('./webhook-hostile.mjs');
+  const beforeBundle = process.env.BENCH_BEFORE_BUNDLE;
+  const now = await hostileFigures(bundle);
+  const then = beforeBundle ? await hostileFigures(beforeBundle) : undefined;
+  const replicas = await twoReplicas(bundle, Number(process.env.BENCH_REPLICA_SECONDS ?? 60));
+  const row = (label, pick, digits = 1) => console.log(`${label.padEnd(58)} ${(then ? fmt(pick(then), digits) : '-').padStart(9)}   ${fmt(pick(now), digits).padStart(9)}`);
+  console.log('\nunder attack (one process each; 2 cores shared with the load generators and other work)        before       after');
+  row('regex bomb: /validate p50 (ms)', (f) => f.regex.reviewP50);
+  row('regex bomb: CPU per review (ms)', (f) => f.regex.cpuPerReview);
+  row('regex bomb: /healthz p99 / max while reviewed (ms)', (f) => f.regex.healthP99);
+  row('  (max)', (f) => f.regex.healthMax);
+  row('regex bomb: RSS after (MB)', (f) => f.regex.rssAfter, 0);
+  row('flood 2,000 idle TCP + 2,000 slowloris: pooled review p99 (ms)', (f) => f.flood.p99);
+  row('  pooled review max (ms)', (f) => f.flood.max);
+  row('  sockets held at peak', (f) => f.flood.peakSockets, 0);
+  row('  sockets held after 12 s', (f) => f.flood.heldAfter, 0);
+  row('200 clients + 2,000 hostile: peak RSS (MB)', (f) => f.memory.peak, 0);
+  row('  RSS after idle (MB; sampled until < 120 or 60 s)', (f) => f.memory.settled, 0);
+  row('  seconds to settle', (f) => f.memory.settleSeconds, 0);
+  row('  reviews answered / failed', (f) => f.memory.ok, 0);
+  row('  failed', (f) => f.memory.failed, 0);
+  if (replicas) {
+    console.log(`\n2 replicas behind haproxy (TCP), ${replicas.total} reviews at ${fmt(replicas.achieved, 0)}/s: success ${fmt(replicas.success * 100, 3)} %, ` +
+      `p50 ${fmt(replicas.p50)} / p99 ${fmt(replicas.p99)} / p99.9 ${fmt(replicas.p999)} ms; peak RSS ${fmt(replicas.peak1, 0)} / ${fmt(replicas.peak2, 0)} MB; failed ${replicas.failed}`);
+  } else console.log('\n2 replicas: haproxy not installed (scripts/install-system-deps.sh installs it)');
+}

@@ -73,11 +73,12 @@ export function createAdmissionHandler(deps: HandlerDeps): AdmissionHandler {
     try {
       ({ response, summary } = reviewer(request));
     } catch (error) {
-      // A bug must not become a bare 500: the API server gets a well-formed denial it can show.
+      // A bug must not become a bare 500: the API server gets a well-formed denial it can show, without the
+      // exception's text (minified identifiers are no help to a user); the log has the details under the uid.
       deps.logger.error({ path, uid: request.uid, err: error }, 'admission handler failed');
       if (path === '/inject') deps.metrics?.injectionFailures.inc({ reason: 'InternalError' });
       else deps.metrics?.validationRequests.inc({ kind: request.kind?.kind ?? 'unknown', result: 'error' });
-      response = deny(request.uid, 500, `meshgate internal error: ${(error as Error).message}`);
+      response = deny(request.uid, 500, 'meshgate internal error: the webhook logged the details under this request uid');
       summary = { result: 'error' };
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -13,6 +13,9 @@ import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
 import { createApp } from './app.ts';
 import { createAdmissionHandler, type Reviewer } from './handler.ts';
 import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
+import { applyConnectionLimits, serverCreationOptions } from './connection-limits.ts';
+import { createShutdown, DEFAULT_DRAIN_MS } from './shutdown.ts';
+import { startIdleCollector } from './idle-collector.ts';
 
 export interface WebhookOptions {
   port: number;
@@ -29,13 +32,15 @@ export interface WebhookOptions {
   /** Compute the include ranges from the cluster (kubeconfig above) at start, on this TTL and on ServiceCIDR changes. */
   discoverRanges?: { ttlMs: number; timeoutMs?: number } | undefined;
   reviewers?: Record<string, Reviewer>;
+  /** How long close() keeps serving (readiness 503, `Connection: close` answers) before it stops; default 5 s. */
+  drainMs?: number;
   logger: Logger;
 }
 
 export interface RunningWebhook {
   server: Server;
   port: number;
-  /** Stops accepting, lets in-flight reviews finish (bounded), then closes. */
+  /** Drains (see shutdown.ts): readiness 503, serves drainMs with `Connection: close`, then stops; in-flight reviews finish (bounded). */
   close(): Promise<void>;
 }
 
@@ -93,23 +98,30 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     logger,
     metrics,
   });
+  let shutdown: ReturnType<typeof createShutdown> | undefined;
   const app = createApp({
     handle,
     reviewPaths: handle.paths,
     metrics,
     logger,
     readiness: () => {
+      if (shutdown?.draining) return { ready: false, waitingFor: ['shutdown (draining)'] };
       const waitingFor = [...(tlsLoaded ? [] : ['TLS material']), ...(valuesLoaded ? [] : ['injector values'])];
       return { ready: waitingFor.length === 0, waitingFor };
     },
   });
 
   const material = options.plainHttp ? undefined : readTlsMaterial(options.certDir);
-  const server: Server = material ? createHttpsServer({ cert: material.cert, key: material.key }, app) : createHttpServer(app);
-  // Bounded on purpose: the API server's webhook timeout is seconds, a slow client must not hold a socket longer.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 65_000;
+  const server: Server = material
+    ? createHttpsServer({ cert: material.cert, key: material.key, ...serverCreationOptions() }, app)
+    : createHttpServer(serverCreationOptions(), app);
+  applyConnectionLimits(server, {
+    dropped: () => metrics.connectionsDropped.inc(),
+    held: (delta) => metrics.openConnections.inc(delta),
+  });
+  shutdown = createShutdown(server, logger, options.drainMs ?? DEFAULT_DRAIN_MS);
+  const drain = shutdown.drain;
+  const idleCollector = startIdleCollector(server);
 
   const reloadTls = (): void => {
     try {
@@ -138,11 +150,8 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       certWatcher?.close();
       configMapWatch?.stop();
       rangesSource?.stop();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => { server.closeAllConnections(); }, 5000);
-        server.close(() => { clearTimeout(force); resolve(); });
-        server.closeIdleConnections();
-      });
+      idleCollector.stop();
+      await drain();
     },
   };
 }

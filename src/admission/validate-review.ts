@@ -1,6 +1,7 @@
 import { formatIssue, type FieldIssue } from '../validate/field-errors.ts';
 import { validatedKindOf, validateMeshObject, VALIDATED_KINDS, type ValidatedKind } from '../validate/validate.ts';
 import { NETWORKING_GROUP } from '../mesh/resources.ts';
+import { withRegexBudget } from '../validate/regex.ts';
 import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import type { Reviewer } from './handler.ts';
 import { allow, deny } from './review.ts';
@@ -47,7 +48,8 @@ export function createValidationReviewer(metrics?: WebhookMetrics): Reviewer {
       count(kind, 'skipped');
       return { response: allow(request.uid), summary: { result: 'skipped', reason: 'NotCreateOrUpdate' } };
     }
-    const result = validateMeshObject(request.object, request.namespace, kind);
+    // One object's regexes share a budget: a review's compile work is bounded whatever the object holds.
+    const result = withRegexBudget(() => validateMeshObject(request.object, request.namespace, kind));
     if (!result.applies) return { response: allow(request.uid), summary: { result: 'skipped' } };
     const warnings = warningLines(result.warnings);
     if (result.errors.length > 0) {

@@ -38,6 +38,16 @@ function checkPodShape(pod: PodLike): FieldError[] {
       errors.push({ field: `metadata.${map}`, message: 'must be a map of strings' });
     }
   }
+  const owners = isRecord(pod.metadata) ? pod.metadata['ownerReferences'] : undefined;
+  if (owners !== undefined && !Array.isArray(owners)) errors.push({ field: 'metadata.ownerReferences', message: 'must be a list' });
+  if (Array.isArray(owners)) {
+    owners.forEach((ref: unknown, index) => {
+      const at = `metadata.ownerReferences[${index}]`;
+      if (!isRecord(ref)) errors.push({ field: at, message: 'must be an object' });
+      else if (['kind', 'name'].some((key) => ref[key] !== undefined && typeof ref[key] !== 'string')) errors.push({ field: at, message: 'kind and name must be strings' });
+      else if (ref['controller'] !== undefined && typeof ref['controller'] !== 'boolean') errors.push({ field: `${at}.controller`, message: 'must be a boolean' });
+    });
+  }
   if (!isRecord(pod.spec)) {
     errors.push({ field: 'spec', message: 'required: a pod spec object' });
     return errors;

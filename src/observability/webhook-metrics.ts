@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The webhook's metrics, on a private registry per app so two apps in one process (tests) never collide.
@@ -13,6 +13,8 @@ export interface WebhookMetrics {
   validationRequests: Counter<'kind' | 'result'>;
   admissionDuration: Histogram<'webhook'>;
   rangeDiscoveryFailures: Counter<'reason'>;
+  connectionsDropped: Counter;
+  openConnections: Gauge;
 }
 
 export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics {
@@ -35,5 +37,9 @@ export function createWebhookMetrics(withProcessMetrics = true): WebhookMetrics 
     rangeDiscoveryFailures: new Counter({ name: 'meshgate_range_discovery_failures_total',
       help: 'Cluster range discoveries that failed (the injector then captures * or keeps the last ranges), by reason',
       labelNames: ['reason'], registers: [registry] }),
+    connectionsDropped: new Counter({ name: 'meshgate_webhook_connections_dropped_total',
+      help: 'Connections closed on accept because the webhook already held its maximum', registers: [registry] }),
+    openConnections: new Gauge({ name: 'meshgate_webhook_open_connections',
+      help: 'Connections the webhook holds (TLS handshakes in progress included)', registers: [registry] }),
   };
 }

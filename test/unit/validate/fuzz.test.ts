@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { createValidationReviewer } from '../../../src/admission/validate-review.ts';
 import { validateMeshObject } from '../../../src/validate/validate.ts';
 import { httpRoute, serviceEntry, virtualService } from '../../helpers/mesh.ts';
+import { mutate } from '../../helpers/mutate.ts';
 
 // Valid objects, mutated at random places into random JSON: the validator must always answer with data, and the
 // reviewer with a well-formed AdmissionResponse, never throw.
@@ -26,25 +27,6 @@ const seeds = [
 ];
 
 type Json = unknown;
-
-/** Replaces the node reached by walking `steps` (each picks a child by index) with `value`, or deletes it. */
-function mutate(root: Json, steps: number[], value: Json, remove: boolean): Json {
-  const copy = structuredClone(root);
-  let parent: Record<string, unknown> | unknown[] | undefined;
-  let key: string | number | undefined;
-  let node: Json = copy;
-  for (const step of steps) {
-    if (Array.isArray(node) && node.length > 0) { parent = node; key = step % node.length; node = node[key]; }
-    else if (node && typeof node === 'object' && Object.keys(node).length > 0) {
-      const keys = Object.keys(node);
-      parent = node as Record<string, unknown>; key = keys[step % keys.length]!; node = parent[key];
-    } else break;
-  }
-  if (parent === undefined || key === undefined) return value;
-  if (remove && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
-  else (parent as Record<string, unknown>)[key as string] = value;
-  return copy;
-}
 
 const mutation = fc.record({
   seed: fc.nat({ max: seeds.length - 1 }),
