@@ -201,6 +201,11 @@ start kube-scheduler "$NODE/kube-scheduler.log" "$MESHGATE_BIN/kube-scheduler" \
   --leader-elect=false --v=1
 
 # --- kubelet ---------------------------------------------------------------------------------------------------------
+# The kubelet wants its cgroup root to exist in every v1 hierarchy; node-down.sh removes it with all below.
+for h in /sys/fs/cgroup/*; do
+  [[ -d "$h" && "$(basename "$h")" != unified ]] && grep -q " $h cgroup " /proc/mounts && mkdir -p "$h/$CGROUP_ROOT"
+done
+# --- kubelet (config) ---------------------------------------------------------------------------------------------------------
 cat > "$NODE/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

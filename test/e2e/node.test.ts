@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, freePort, helm, startWebhookProcess, type WebhookProcess } from '../helpers/control-plane.ts';
 import { containerPid, nodeUnavailableReason, startNodeCluster, type NodeCluster } from '../helpers/node.ts';
+import { startTokenMountWebhook, tokenMountWebhookConfiguration } from '../helpers/node-token-mount.ts';
 
 const skip = nodeUnavailableReason();
 type Obj = Record<string, any>;
@@ -19,6 +20,7 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   let node: NodeCluster;
   let webhook: WebhookProcess;
   let standin: Server;
+  let tokenMount: Server | undefined;
   let work: string;
   let pod: Obj;
   const standinRequests: string[] = [];
@@ -53,6 +55,9 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
       '--set', 'global.proxy.includeIPRanges=*',
       '--show-only', 'templates/crds.yaml', '--show-only', 'templates/webhook-configurations.yaml', '--show-only', 'templates/rbac.yaml',
       '--show-only', 'templates/mesh-configmap.yaml', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
+    const tokenPort = freePort();
+    tokenMount = await startTokenMountWebhook(webhook.certDir, tokenPort);
+    node.kubectlOk(['apply', '-f', '-'], tokenMountWebhookConfiguration(tokenPort, webhook.caBundle));
     node.kubectlOk(['create', 'namespace', 'mesh']);
     node.kubectlOk(['label', 'namespace', 'mesh', 'istio-injection=enabled']);
     node.kubectlOk(['create', 'serviceaccount', 'sleep', '-n', 'mesh']);
@@ -80,6 +85,7 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   after(async () => {
     process.stdout.write(`# node timings (ms): ${JSON.stringify(timings)}\n`);
     await webhook?.stop();
+    await new Promise((resolveClose) => (tokenMount ? tokenMount.close(resolveClose) : resolveClose(undefined)));
     await new Promise((resolveClose) => (standin ? standin.close(resolveClose) : resolveClose(undefined)));
     node?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -99,6 +105,15 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
     assert.equal(init?.state?.terminated?.exitCode, 0, JSON.stringify(init));
     assert.ok((pod.status.containerStatuses as Obj[]).some((c) => c.name === 'istio-proxy' && c.ready));
     assert.equal(pod.spec.nodeName, node.nodeName);
+  });
+
+  test('the injected istio-proxy mounts API credentials of its own (without the stand-in webhook it has none)', {
+    todo: 'meshgate\'s injector adds no token mount to istio-proxy; the ServiceAccount plugin ran before it (test/helpers/node-token-mount.ts)',
+  }, () => {
+    const proxy = (pod.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy')!;
+    const viaStandIn = (proxy.volumeMounts as Obj[]).filter((m) => String(m.name).startsWith('kube-api-access-'));
+    const own = (proxy.volumeMounts as Obj[]).filter((m) => /token/.test(String(m.name)) || /serviceaccount/.test(String(m.mountPath)));
+    assert.ok(own.length > viaStandIn.length, JSON.stringify(proxy.volumeMounts));
   });
 
   test("istio-init programmed the pod's own network namespace, not the node's", () => {
