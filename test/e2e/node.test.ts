@@ -4,7 +4,7 @@
 // Nothing leaves the machine: the stand-in is an address on the node, names come from hostAliases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,14 +20,14 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   let node: NodeCluster;
   let webhook: WebhookProcess;
   let standin: Server;
-  let tokenMount: Server | undefined;
+  let tokenMount: ChildProcess | undefined;
   let work: string;
   let pod: Obj;
   const standinRequests: string[] = [];
   const timings: Record<string, number> = {};
 
   const exec = (container: string, command: string[], timeoutS = 20): { status: number | null; stdout: string; stderr: string } =>
-    node.kubectl(['exec', pod.metadata.name, '-c', container, `--request-timeout=${timeoutS}s`, '--', ...command]);
+    node.kubectl(['exec', '-n', 'mesh', pod.metadata.name, '-c', container, `--request-timeout=${timeoutS}s`, '--', ...command]);
   /** curl in the app container: the HTTP status, or 000 with curl's exit code when no response came. */
   const appCurl = (url: string): { code: string; exit: number | null } => {
     const r = exec('sleep', ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url]);
@@ -85,7 +85,7 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   after(async () => {
     process.stdout.write(`# node timings (ms): ${JSON.stringify(timings)}\n`);
     await webhook?.stop();
-    await new Promise((resolveClose) => (tokenMount ? tokenMount.close(resolveClose) : resolveClose(undefined)));
+    tokenMount?.kill('SIGKILL');
     await new Promise((resolveClose) => (standin ? standin.close(resolveClose) : resolveClose(undefined)));
     node?.stop();
     if (work) rmSync(work, { recursive: true, force: true });

@@ -4,9 +4,13 @@
 // reads ServiceEntries and the istio ConfigMap from the API server) finds no in-cluster config under a real kubelet.
 // This webhook runs after meshgate's (configurations are called in name order) and copies that mount to istio-proxy,
 // so the rest of the node test can run. See the `todo` test in test/e2e/node.test.ts.
+// It runs as a process of its own (the test's kubectl calls block the test's event loop):
+//   node --import tsx test/helpers/node-token-mount.ts CERTDIR PORT
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 type Obj = Record<string, any>;
 export const TOKEN_MOUNT_WEBHOOK = 'zz-node-test-api-credentials';
@@ -22,7 +26,7 @@ function patchFor(pod: Obj): Obj[] {
 }
 
 /** Serves on 127.0.0.1:`port` with the serving cert in `certDir` (tls.crt/tls.key) and returns the server. */
-export async function startTokenMountWebhook(certDir: string, port: number): Promise<Server> {
+async function serve(certDir: string, port: number): Promise<Server> {
   const server = createServer({ cert: readFileSync(join(certDir, 'tls.crt')), key: readFileSync(join(certDir, 'tls.key')) }, (req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -48,9 +52,26 @@ export function tokenMountWebhookConfiguration(port: number, caBundle: string): 
     metadata: { name: TOKEN_MOUNT_WEBHOOK },
     webhooks: [{
       name: 'api-credentials.node-test.meshgate.local', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail',
+      // meshgate's injector is reinvoked after this webhook and renders istio-proxy anew: be called again after it.
+      reinvocationPolicy: 'IfNeeded',
       clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle },
       rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
       namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' } },
     }],
   });
+}
+
+/** The webhook as a child process; resolves once it listens (10 s at most). */
+export function startTokenMountWebhook(certDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), certDir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('the token-mount webhook did not start in 10 s')); }, 10_000);
+    child.stdout!.once('data', () => { clearTimeout(timer); resolveStart(child); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the token-mount webhook exited (${code})`)); });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await serve(process.argv[2]!, Number(process.argv[3]));
+  process.stdout.write('listening\n');
 }
