@@ -4,9 +4,8 @@
 // Nothing leaves the machine: the stand-in is an address on the node, names come from hostAliases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, freePort, helm, startWebhookProcess, type WebhookProcess } from '../helpers/control-plane.ts';
@@ -14,16 +13,20 @@ import { containerPid, nodeUnavailableReason, startNodeCluster, type NodeCluster
 import { startTokenMountWebhook, tokenMountWebhookConfiguration } from '../helpers/node-token-mount.ts';
 
 const skip = nodeUnavailableReason();
+const STANDIN = `const [ip, log] = process.argv.slice(1);
+require('http').createServer((req, res) => { require('fs').appendFileSync(log, req.method + ' ' + req.headers.host + req.url + '\\n'); res.end('stand-in\\n'); })
+  .listen(80, ip, () => console.log('listening'));`;
 type Obj = Record<string, any>;
 
 describe('a real node: the injected pod under kubelet and containerd', { skip }, () => {
   let node: NodeCluster;
   let webhook: WebhookProcess;
-  let standin: Server;
+  let standin: ChildProcess | undefined;
+  let standinLog: string;
   let tokenMount: ChildProcess | undefined;
   let work: string;
   let pod: Obj;
-  const standinRequests: string[] = [];
+  const standinRequests = (): string[] => readFileSync(standinLog, 'utf8').split('\n').filter(Boolean);
   const timings: Record<string, number> = {};
 
   const exec = (container: string, command: string[], timeoutS = 20): { status: number | null; stdout: string; stderr: string } =>
@@ -41,12 +44,17 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   before(async () => {
     node = startNodeCluster();
     Object.assign(timings, node.timings);
-    // The stand-in external host, on the node's stand-in address (pods route 10.248.0.0/24 to the node).
-    standin = createServer((req, res) => { standinRequests.push(`${req.method} ${req.headers.host}${req.url}`); res.end('stand-in\n'); });
-    await new Promise<void>((resolveListen) => standin.listen(80, node.standinIP, resolveListen));
-
     work = mkdtempSync(join(tmpdir(), 'meshgate-node-'));
     chmodSync(work, 0o755);
+    // The stand-in external host, on the node's stand-in address (pods route 10.248.0.0/24 to the node). A process
+    // of its own that logs each request to a file: the test's kubectl calls block this process's event loop.
+    standinLog = join(work, 'standin.log');
+    writeFileSync(standinLog, '');
+    standin = spawn(process.execPath, ['-e', STANDIN, node.standinIP, standinLog], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolveStart, reject) => {
+      standin!.stdout!.once('data', () => resolveStart());
+      standin!.once('exit', (code) => reject(new Error(`the stand-in exited (${code})`)));
+    });
     node.kubectlOk(['create', 'namespace', 'istio-system']);
     const port = freePort();
     webhook = await startWebhookProcess(['--values-configmap', 'istio-system/istio-sidecar-injector', '--kubeconfig', node.kubeconfig], port, join(work, 'certs'));
@@ -86,7 +94,7 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
     process.stdout.write(`# node timings (ms): ${JSON.stringify(timings)}\n`);
     await webhook?.stop();
     tokenMount?.kill('SIGKILL');
-    await new Promise((resolveClose) => (standin ? standin.close(resolveClose) : resolveClose(undefined)));
+    standin?.kill('SIGKILL');
     node?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
@@ -133,23 +141,23 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
     assert.equal(r.stdout.trim(), '1337 EROFS');
   });
 
-  test('ALLOW_ANY: curl from the app container reaches the stand-in through the sidecar', () => {
-    const before = standinRequests.length;
+  test('ALLOW_ANY: curl from the app container reaches the stand-in through the sidecar', async () => {
+    const before = standinRequests().length;
     const r = appCurl('http://httpbin.org/get');
     assert.equal(r.code, '200', JSON.stringify(r));
-    assert.equal(standinRequests.at(-1), 'GET httpbin.org/get');
-    assert.equal(standinRequests.length, before + 1);
-    // The proxy saw it: its access log names the request (kubectl logs, through the kubelet).
-    assert.match(kubectlPod(['logs', 'sleep', '-c', 'istio-proxy']), /GET \/get/);
+    assert.equal(standinRequests().at(-1), 'GET httpbin.org/get');
+    assert.equal(standinRequests().length, before + 1);
+    // The proxy saw it: its access log (written in batches) names the request; read with kubectl logs via the kubelet.
+    await eventually('the access log line', () => (/"GET \/get HTTP\/1\.1" 200/.test(kubectlPod(['logs', 'sleep', '-c', 'istio-proxy'])) ? true : undefined), 10_000);
   });
 
   test('REGISTRY_ONLY (the istio ConfigMap edited): the same curl is refused and never reaches the stand-in', async () => {
     setMode('REGISTRY_ONLY');
     try {
       await eventually('REGISTRY_ONLY to take effect', () => (appCurl('http://edition.cnn.com/').code === '502' ? true : undefined), 30_000);
-      const before = standinRequests.length;
+      const before = standinRequests().length;
       assert.equal(appCurl('http://httpbin.org/get').code, '502');
-      assert.equal(standinRequests.length, before);
+      assert.equal(standinRequests().length, before);
     } finally {
       setMode('ALLOW_ANY');
     }
