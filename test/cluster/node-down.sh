@@ -27,6 +27,14 @@ if [[ -z "$DIR" ]]; then
   DIR="$(cat "$ACTIVE_FILE" 2>/dev/null || true)"
 fi
 NODE="${DIR:+$DIR/node}"
+if [[ $FORCE -eq 0 && ! -d "$NODE" ]]; then
+  # Already stopped (e.g. the guardian firing after the test's own node-down.sh): another run may own the host now.
+  log "$NODE does not exist: nothing to stop"; exit 0
+fi
+active="$(cat "$ACTIVE_FILE" 2>/dev/null || true)"
+if [[ $FORCE -eq 0 && -n "$active" && "$active" != "$DIR" ]]; then
+  log "the host's node belongs to $active, not $DIR: left alone"; exit 0
+fi
 [[ -z "$NODE" || -d "$NODE" ]] || NODE=""
 
 running() { local st; st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; st="${st##*) }"; [[ "${st%% *}" != Z ]]; }
@@ -36,7 +44,7 @@ stop_pid() { # name timeout_s
   local pid; pid="$(pid_of "$1")"
   [[ -n "$pid" && "$pid" != "$$" && "$pid" != "$PPID" ]] || return 0
   running "$pid" || return 0
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$NODE\|$NODE_IP" || { log "pid $pid is no longer $1; left alone"; return 0; }
+  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -e "$DIR" -e "$NODE_IP" || { log "pid $pid is no longer $1; left alone"; return 0; }
   kill -TERM "$pid" 2>/dev/null
   local deadline=$(( $(date +%s) + $2 ))
   while running "$pid" && (( $(date +%s) < deadline )); do sleep 0.2; done
