@@ -15,7 +15,10 @@ import { startTokenMountWebhook, tokenMountWebhookConfiguration } from '../helpe
 const skip = nodeUnavailableReason();
 const STANDIN = `const [ip, log] = process.argv.slice(1);
 require('http').createServer((req, res) => { require('fs').appendFileSync(log, req.method + ' ' + req.headers.host + req.url + '\\n'); res.end('stand-in\\n'); })
-  .listen(80, ip, () => console.log('listening'));`;
+  .listen(80, ip, () => console.log('listening'));
+// Orphaned (the test process was killed): exit rather than hold the port.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000);`;
 type Obj = Record<string, any>;
 
 describe('a real node: the injected pod under kubelet and containerd', { skip }, () => {

@@ -74,4 +74,7 @@ export function startTokenMountWebhook(certDir: string, port: number): Promise<C
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await serve(process.argv[2]!, Number(process.argv[3]));
   process.stdout.write('listening\n');
+  // Orphaned (the test process was killed): exit rather than keep admitting pods.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000);
 }
