@@ -4,7 +4,7 @@
 // Nothing leaves the machine: the stand-in is an address on the node, names come from hostAliases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +135,23 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
     assert.match(inPod, /--uid-owner 1337/);
     const onNode = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: 10_000 });
     assert.doesNotMatch(onNode, /ISTIO_OUTPUT/);
+  });
+
+  test('the pod has no route off the node, and the node drops whatever its bridge would forward', () => {
+    const pid = containerPid(node, pod.metadata.uid, 'sleep');
+    const routes = execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-4', 'route'], { encoding: 'utf8', timeout: 10_000 });
+    assert.doesNotMatch(routes, /^default/m, routes);
+    assert.match(routes, /^10\.248\.0\.0\/24 via 10\.247\.0\.1/m, routes);
+    const forward = execFileSync('iptables', ['-w', '5', '-S', 'FORWARD'], { encoding: 'utf8', timeout: 10_000 }).split('\n');
+    assert.match(forward.find((rule) => rule.startsWith('-A FORWARD')) ?? '', /-i mgnode0 ! -o mgnode0 .*-j DROP/);
+  });
+
+  test('a second node-up.sh refuses while this node runs, and names the command that cleans up', () => {
+    const second = spawnSync('bash', ['test/cluster/node-up.sh', node.dir], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, /leftovers of another node run/);
+    assert.match(second.stderr, new RegExp(`node-down\\.sh ${node.dir}`));
+    assert.equal(JSON.parse(node.kubectlOk(['get', 'pod', 'sleep', '-n', 'mesh', '-o', 'json'])).status.phase, 'Running');
   });
 
   test('istio-proxy runs as UID 1337 with a read-only root filesystem (kubectl exec through the kubelet)', () => {
