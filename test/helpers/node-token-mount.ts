@@ -19,7 +19,8 @@ function patchFor(pod: Obj): Obj[] {
   const containers = (pod.spec?.containers ?? []) as Obj[];
   const mount = containers.flatMap((c) => (c.volumeMounts ?? []) as Obj[]).find((m) => String(m.name).startsWith('kube-api-access-'));
   const index = containers.findIndex((c) => c.name === 'istio-proxy');
-  if (!mount || index < 0 || (containers[index]!.volumeMounts as Obj[] | undefined)?.some((m) => m.name === mount.name)) return [];
+  // Nothing to do when istio-proxy already mounts something there (an injector that wires credentials itself).
+  if (!mount || index < 0 || (containers[index]!.volumeMounts as Obj[] | undefined)?.some((m) => m.name === mount.name || m.mountPath === mount.mountPath)) return [];
   return containers[index]!.volumeMounts
     ? [{ op: 'add', path: `/spec/containers/${index}/volumeMounts/-`, value: mount }]
     : [{ op: 'add', path: `/spec/containers/${index}/volumeMounts`, value: [mount] }];
