@@ -3,7 +3,7 @@
 // sidecar (iptables REDIRECT, REGISTRY_ONLY, matching ServiceEntry, access log and metrics on, 100 ServiceEntries and
 // 100 VirtualServices loaded). Short runs: the machine has two cores. Root only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCertificates, TLS_FILES } from '../src/admission/tls.ts';
@@ -70,6 +70,65 @@ async function ready(ns: string, url: string, extra: string[] = []): Promise<voi
   if (!(await waitFor(() => curl(ns, 0, url, extra, 2).status === 200, 15_000))) throw new Error(`${url} not ready in ${ns}`);
 }
 
+const RUST_PROXY = 'dataplane/target/release/meshgate-proxy';
+
+interface SidecarRun {
+  tput: Wrk; one: Wrk; tlsMesh: Wrk; cpuUser: number; cpuUsed: number;
+  rssLoaded: number; rssAfter: number; rssPeak: number; logLines: number; metrics: string;
+}
+
+/** One sidecar as UID 1337 behind the pod's iptables: throughput (with its CPU), one-connection latency, TLS. */
+async function sidecar(t: Topology, dir: string, name: string, argv: string[], throughputOnly = false): Promise<SidecarRun> {
+  const log = join(dir, `${name}.log`);
+  const proxy = start(t.pod, argv, PROXY_UID, log);
+  chmodSync(log, 0o644);
+  try {
+    await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
+    await ready(t.pod, 'http://httpbin.org/');
+    const pid = proxy.pid as number;
+    const rssLoaded = rssMB(pid, 'VmRSS');
+    const cpuBefore = cpuTimes(pid);
+    const tput = wrk(t.pod, APP_UID, 'http://httpbin.org/', CONNECTIONS, SECONDS);
+    const cpuAfter = cpuTimes(pid);
+    const cpuUser = cpuAfter.user - cpuBefore.user;
+    const cpuUsed = cpuUser + cpuAfter.system - cpuBefore.system;
+    const skipped = { rps: NaN, p50us: NaN, p99us: NaN };
+    const one = throughputOnly ? skipped : wrk(t.pod, APP_UID, 'http://httpbin.org/', 1, Math.max(3, SECONDS - 2));
+    const tlsMesh = throughputOnly ? skipped : wrk(t.pod, APP_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
+    const rssAfter = rssMB(pid, 'VmRSS');
+    const rssPeak = rssMB(pid, 'VmHWM');
+    const logLines = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('outbound|80||httpbin.org')).length;
+    const metrics = curl(t.pod, 0, 'http://127.0.0.1:15090/stats/prometheus').body;
+    return { tput, one, tlsMesh, cpuUser, cpuUsed, rssLoaded, rssAfter, rssPeak, logLines, metrics };
+  } finally {
+    await stop(proxy);
+  }
+}
+
+/** The issue's targets for meshgate-proxy (one worker thread), as ratios of this run. */
+function reportRust(r: SidecarRun, defaultThreads: Wrk | undefined, results: Record<string, { tput: Wrk; one: Wrk }>, tlsDirect: Wrk): void {
+  const nginx = results.nginx;
+  const direct = results.direct;
+  const cores = r.cpuUsed / SECONDS;
+  const perK = cores / (r.tput.rps / 1000);
+  const added = r.one.p50us - (direct?.one.p50us ?? NaN);
+  const nginxAdded = (nginx?.one.p50us ?? NaN) - (direct?.one.p50us ?? NaN);
+  console.log(`meshgate-proxy (Rust, 1 worker thread): ${r.tput.rps.toFixed(0)} rps; default threads: ${defaultThreads?.rps.toFixed(0) ?? 'n/a'} rps`);
+  console.log(`meshgate-proxy TLS passthrough: ${r.tlsMesh.rps.toFixed(0)} rps  x${(r.tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
+  console.log(`meshgate-proxy CPU: ${cores.toFixed(2)} cores at ${r.tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps (saturated, not paced)`);
+  console.log(`meshgate-proxy RSS: ${r.rssLoaded.toFixed(1)} MB loaded, ${r.rssAfter.toFixed(1)} MB after the runs, peak ${r.rssPeak.toFixed(1)} MB`);
+  console.log(`meshgate-proxy access log lines for httpbin.org: ${r.logLines}; istio_requests_total present: ${/istio_requests_total/.test(r.metrics)}`);
+  const targets = [
+    ['throughput >= 1.0x nginx (floor 0.8x)', r.tput.rps / (nginx?.tput.rps ?? Infinity) >= 1.0, `x${(r.tput.rps / (nginx?.tput.rps ?? NaN)).toFixed(2)}`],
+    [`added p50 <= nginx's added p50 + 10 us`, added <= nginxAdded + 10, `${added.toFixed(0)} us vs nginx ${nginxAdded.toFixed(0)} us`],
+    ['p99 <= direct p99 + 150 us', r.one.p99us - (direct?.one.p99us ?? NaN) <= 150, `+${(r.one.p99us - (direct?.one.p99us ?? NaN)).toFixed(0)} us`],
+    ['TLS passthrough >= 0.8x direct', r.tlsMesh.rps / tlsDirect.rps >= 0.8, `x${(r.tlsMesh.rps / tlsDirect.rps).toFixed(2)}`],
+    ['<= 0.03 vCPU per 1,000 rps', perK <= 0.03, `${perK.toFixed(3)} (saturated)`],
+    ['RSS <= 15 MB loaded, <= 20 MB after', r.rssLoaded <= 15 && r.rssAfter <= 20, `${r.rssLoaded.toFixed(1)} / ${r.rssAfter.toFixed(1)} MB`],
+  ] as const;
+  for (const [name, met, figure] of targets) console.log(`meshgate-proxy target ${name}: ${met ? 'met' : 'NOT met'} (${figure})`);
+}
+
 async function main(): Promise<void> {
   const skip = unavailableReason();
   const missing = ['wrk', 'nginx', 'haproxy'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
@@ -110,25 +169,24 @@ async function main(): Promise<void> {
     if (init.status !== 0) throw new Error(init.stderr);
     const config = join(dir, 'config');
     meshgateConfig(config, 'test/netns/fixtures/egress', 100);
-    const proxy = start(t.pod, [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config, ...(TELEMETRY ? ['--telemetry-file', join(dir, 'events.jsonl')] : [])], PROXY_UID, join(dir, 'proxy.log'));
-    chmodSync(join(dir, 'proxy.log'), 0o644);
-    await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
-    await ready(t.pod, 'http://httpbin.org/');
-    const pid = proxy.pid as number;
-    const rssLoaded = rssMB(pid, 'VmRSS');
-    const cpuBefore = cpuTimes(pid);
-    const tput = wrk(t.pod, APP_UID, 'http://httpbin.org/', CONNECTIONS, SECONDS);
-    const cpuAfter = cpuTimes(pid);
-    const cpuUser = cpuAfter.user - cpuBefore.user;
-    const cpuUsed = cpuUser + cpuAfter.system - cpuBefore.system;
-    const one = wrk(t.pod, APP_UID, 'http://httpbin.org/', 1, Math.max(3, SECONDS - 2));
-    results.meshgate = { tput, one };
-    const tlsMesh = wrk(t.pod, APP_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
-    const rssAfter = rssMB(pid, 'VmRSS');
-    const rssPeak = rssMB(pid, 'VmHWM');
-    const logLines = readFileSync(join(dir, 'proxy.log'), 'utf8').split('\n').filter((l) => l.includes('outbound|80||httpbin.org')).length;
-    const metrics = curl(t.pod, 0, 'http://127.0.0.1:15090/stats/prometheus').body;
-    await stop(proxy);
+    const node = await sidecar(t, dir, 'meshgate', [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config, ...(TELEMETRY ? ['--telemetry-file', join(dir, 'events.jsonl')] : [])]);
+    results.meshgate = { tput: node.tput, one: node.one };
+    const { tlsMesh, cpuUser, cpuUsed, rssLoaded, rssAfter, rssPeak, logLines, metrics } = node;
+    const tput = node.tput;
+    // The Rust data plane, when built (npm ci builds it where cargo exists): the same snapshot compiled from the same
+    // directory, one worker thread (the issue's comparison), then the default thread count for throughput alone.
+    let rust: SidecarRun | undefined;
+    let rustDefault: Wrk | undefined;
+    if (existsSync(RUST_PROXY)) {
+      const snapshotFile = join(dir, 'snapshot.json');
+      const compiled = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compile', '--config-dir', config], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      if (compiled.status !== 0) throw new Error(`meshgate compile: ${compiled.stderr}`);
+      writeFileSync(snapshotFile, compiled.stdout, { mode: 0o644 });
+      rust = await sidecar(t, dir, 'meshgate-proxy', [RUST_PROXY, '--snapshot', snapshotFile, '--workers', '1']);
+      results['mg-proxy'] = { tput: rust.tput, one: rust.one };
+      const two = await sidecar(t, dir, 'meshgate-proxy-default', [RUST_PROXY, '--snapshot', snapshotFile], true);
+      rustDefault = two.tput;
+    }
 
     const row = (name: string): string => {
       const r = results[name];
@@ -140,7 +198,7 @@ async function main(): Promise<void> {
     const cores = cpuUsed / SECONDS;
     const perK = cores / (tput.rps / 1000);
     console.log(`bench:proxy, ${SECONDS} s per run, wrk -t1 -c${CONNECTIONS} (throughput) and -c1 (latency), HTTP/1.1 keep-alive, netns`);
-    for (const name of ['direct', 'nginx', 'haproxy', 'meshgate']) console.log(row(name));
+    for (const name of ['direct', 'nginx', 'haproxy', 'meshgate', 'mg-proxy']) console.log(row(name));
     console.log(`TLS passthrough: direct ${tlsDirect.rps.toFixed(0)} rps, meshgate ${tlsMesh.rps.toFixed(0)} rps  x${(tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
     console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps (${((100 * cpuUser) / cpuUsed).toFixed(0)} % user, the rest kernel)`);
     console.log(`meshgate RSS (100 ServiceEntries + 100 VirtualServices): ${rssLoaded.toFixed(1)} MB loaded, ${rssAfter.toFixed(1)} MB after load, peak ${rssPeak.toFixed(1)} MB`);
@@ -154,6 +212,8 @@ async function main(): Promise<void> {
       ['<= 55 MB RSS', rssPeak <= 55],
     ] as const;
     for (const [name, met] of targets) console.log(`target ${name}: ${met ? 'met' : 'NOT met'}`);
+    if (rust) reportRust(rust, rustDefault, results, tlsDirect);
+    else console.log(`meshgate-proxy: not built (${RUST_PROXY}); npm ci builds it where cargo exists`);
   } finally {
     await Promise.all(children.map(stop));
     destroyTopology(t);

@@ -4,6 +4,7 @@
 // chunk, compiled only by the commands that talk to a cluster.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 // `import ... from 'node:http'` in an ES module makes Node build the module's namespace from every export, and the
@@ -22,9 +23,16 @@ const httpWithoutLazyGetters = {
   },
 };
 
+// The commit `meshgate version` reports: $MESHGATE_COMMIT (a Docker build without .git passes it as a build arg),
+// else git's answer, else "unknown".
+const git = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000 });
+const commit = process.env.MESHGATE_COMMIT || (git.status === 0 ? git.stdout.trim() : 'unknown');
+
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { meshgate: 'src/cli/main.ts' },
+  // functions: the webhook for function runtimes (Knative Functions, Cloud Run functions, AWS Lambda); see
+  // src/serverless/functions.ts. Code it shares with the CLI lands in shared chunks; it never loads the CLI.
+  entryPoints: { meshgate: 'src/cli/main.ts', functions: 'src/serverless/functions.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
@@ -41,4 +49,5 @@ await build({
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
   plugins: [httpWithoutLazyGetters],
+  define: { MESHGATE_COMMIT: JSON.stringify(commit) },
 });

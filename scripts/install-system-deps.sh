@@ -28,6 +28,12 @@ need ebtables ebtables
 need gcc gcc
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || needed+=(libc6-dev)
 need file file
+# aws-lambda-ric (devDependency for the serverless e2e suite and bench) builds curl and aws-lambda-cpp from source in
+# its npm preinstall: cmake and the autotools.
+need cmake cmake
+need autoreconf autoconf
+need automake automake
+need libtoolize libtool
 if [ ${#needed[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${needed[*]} (run as root, or apt-get install them)" >&2

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 npm test
+# The Rust data plane: fmt, clippy -D warnings, cargo test (vectors included).
+bash scripts/test-dataplane.sh
 # Network namespaces and iptables: root only (skips with the reason otherwise).
 npm run test:netns
 npm run test:e2e

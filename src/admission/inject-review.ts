@@ -45,7 +45,7 @@ export function reviewInjection(request: AdmissionRequest, deps: InjectDeps): { 
     }
     case 'inject':
       return {
-        response: allowWithPatch(uid, outcome.patch),
+        response: allowWithPatch(uid, outcome.patch, [...outcome.capture.warnings, ...outcome.warnings]),
         outcome: { result: 'injected', detail: `include=${outcome.capture.includeIPRanges} (${outcome.capture.includeSource})` },
       };
   }

@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { FSWatcher } from 'node:fs';
+import { Counter } from 'prom-client';
 import type { ClusterRanges } from '../inject/capture.ts';
 import { defaultValues, loadValuesFile, valuesFromDocument, type InjectorValues } from '../inject/values.ts';
 import { startClusterRanges, type ClusterRangesSource } from '../ranges/cluster-ranges.ts';
@@ -40,32 +41,40 @@ export interface RunningWebhook {
 
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { logger } = options;
+  // A bad --values file throws here, before anything else is done (the CLI exits 2 with the key path): values are
+  // checked once, at load.
+  let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
   if (!options.plainHttp) {
     const { generated } = await ensureCertificates(options.certDir, options.dnsNames);
     if (generated) logger.info({ certDir: options.certDir }, 'generated a CA and a serving certificate');
   }
   let tlsLoaded = true;
 
-  let values: InjectorValues = options.valuesFile ? loadValuesFile(options.valuesFile) : defaultValues();
+  const metrics = createWebhookMetrics();
+  const valuesRejected = new Counter({ name: 'meshgate_values_rejected_total',
+    help: 'Injector values (ConfigMap updates) refused at load; the last good values stay in force', registers: [metrics.registry] });
   let configMapWatch: ConfigMapWatch | undefined;
-  let valuesLoaded = options.valuesConfigMap === undefined;
+  // Ready once valid values are in force: a ConfigMap that was bad from the start leaves nothing valid to serve.
+  let valuesLoaded = true;
   if (options.valuesConfigMap) {
     const ref = parseConfigMapRef(options.valuesConfigMap);
     const base = values;
+    let seenGood = false;
     configMapWatch = await watchConfigMap(ref, (configMap) => {
       try {
         values = configMap ? valuesFromDocument(configMap, `configmap ${options.valuesConfigMap}`) : base;
+        seenGood = true;
         valuesLoaded = true;
         logger.info({ configMap: options.valuesConfigMap }, 'injector values loaded');
       } catch (error) {
-        logger.error({ err: (error as Error).message }, 'injector values rejected; keeping the previous values');
+        valuesRejected.inc();
+        if (!seenGood) valuesLoaded = false;
+        logger.error({ configMap: options.valuesConfigMap, err: (error as Error).message },
+          seenGood ? 'injector values rejected; keeping the last good values' : 'injector values rejected; no valid values loaded yet, not ready');
       }
     }, logger, options.kubeconfig);
-    // A ConfigMap that does not exist leaves the defaults in force: that is a valid install, not a wait.
-    valuesLoaded = true;
   }
 
-  const metrics = createWebhookMetrics();
   // Without --discover-ranges nothing talks to a cluster (npm start stays instant) and `auto` means `*`.
   let rangesSource: ClusterRangesSource | undefined;
   if (options.discoverRanges) {

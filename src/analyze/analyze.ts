@@ -9,6 +9,7 @@ import { MESH_GATEWAY } from '../validate/gateways.ts';
 import { isIpAddress, isHttpProtocol } from '../validate/names.ts';
 import { validatedKindOf, validateMeshObject } from '../validate/validate.ts';
 import { finding, type Finding } from './codes.ts';
+import { classifyInput, objectLabel } from './input-kinds.ts';
 import { addKubernetesService, addServiceEntry, emptyRegistry, isClusterLocal, isKnownHost, portsServing, type Registry } from './registry.ts';
 
 // Cross-object findings over a set of manifests, like `istioctl analyze`. Per-object rules come from the validation
@@ -22,16 +23,24 @@ export interface SourceObject {
 
 interface Placed { object: Record<string, unknown>; origin: string; kind: string; name: string; namespace: string }
 
-function place(inputs: SourceObject[], defaultNamespace: string): Placed[] {
+/** The objects analyze looks at; the rest are counted as skipped, and what no API server would accept is a finding. */
+function place(inputs: SourceObject[], defaultNamespace: string, findings: Finding[], skippedKinds: string[]): Placed[] {
   const out: Placed[] = [];
   const visit = (object: unknown, origin: string): void => {
-    if (!isRecord(object)) return;
-    if (object['kind'] === 'List') {
+    if (isRecord(object) && object['kind'] === 'List') {
       asList(object['items']).forEach((item) => visit(item, origin));
       return;
     }
-    const meta = asObj(object['metadata']);
-    out.push({ object, origin, kind: asText(object['kind']), name: asText(meta['name']) || '?', namespace: asText(meta['namespace']) || defaultNamespace });
+    const input = classifyInput(object);
+    if (input.status === 'unrecognized') {
+      findings.push(finding('MG0007', objectLabel(object, defaultNamespace), origin, input.message));
+      return;
+    }
+    const record = object as Record<string, unknown>;
+    const meta = asObj(record['metadata']);
+    const kind = asText(record['kind']);
+    if (input.status === 'skipped' && !READ_KINDS.has(kind)) skippedKinds.push(kind);
+    out.push({ object: record, origin, kind, name: asText(meta['name']) || '?', namespace: asText(meta['namespace']) || defaultNamespace });
   };
   for (const input of inputs) visit(input.object, input.origin);
   return out;
@@ -120,9 +129,23 @@ function checkPod(p: Placed, findings: Finding[], values = defaultValues()): voi
   for (const error of outcome.errors) findings.push(finding('MG0006', label(p), p.origin, `${prefix}${error.field}: ${error.message}`));
 }
 
+/** Kinds analyze reads besides the mesh objects: Services (registry), the mesh ConfigMap and the injectable workloads. */
+const READ_KINDS = new Set(['Service', 'ConfigMap', 'Pod', ...Object.keys(TEMPLATE_PATHS)]);
+
+export interface Analysis {
+  findings: Finding[];
+  /** Kinds of the objects analyze did not look at, one entry per object. */
+  skippedKinds: string[];
+}
+
 export function analyzeObjects(inputs: SourceObject[], defaultNamespace = 'default'): Finding[] {
-  const objects = place(inputs, defaultNamespace);
+  return analyzeInput(inputs, defaultNamespace).findings;
+}
+
+export function analyzeInput(inputs: SourceObject[], defaultNamespace = 'default'): Analysis {
   const findings: Finding[] = [];
+  const skippedKinds: string[] = [];
+  const objects = place(inputs, defaultNamespace, findings, skippedKinds);
   const mesh = meshConfigOf(objects, findings);
   const registry = emptyRegistry();
   for (const p of objects) {
@@ -138,5 +161,5 @@ export function analyzeObjects(inputs: SourceObject[], defaultNamespace = 'defau
     if (validatedKindOf(p.object['apiVersion'], p.object['kind']) === 'VirtualService') checkVirtualService(p, registry, mesh, findings);
     checkPod(p, findings);
   }
-  return findings;
+  return { findings, skippedKinds };
 }

@@ -10,6 +10,7 @@ export const ANALYZER_CODES = {
   MG0004: { name: 'IneffectiveHttpTimeout', severity: 'Warning', hint: 'the host is served as TLS/TCP only, where HTTP settings never apply; declare an HTTP port or drop the setting' },
   MG0005: { name: 'DestinationNotInRegistry', severity: 'Warning', hint: 'add a ServiceEntry for the destination host, or correct the host name' },
   MG0006: { name: 'PodInjectionDenied', severity: 'Error', hint: 'fix the pod annotation named; the injection webhook would deny this pod' },
+  MG0007: { name: 'UnrecognizedObject', severity: 'Error', hint: 'fix the apiVersion or kind: the API server would refuse this document, and nothing in it was checked' },
 } as const satisfies Record<string, { name: string; severity: Severity; hint: string }>;
 
 export type AnalyzerCode = keyof typeof ANALYZER_CODES;

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { VERSION } from './build-info.ts';
 import { ExitCode } from './exit-codes.ts';
 
 type Register = (program: Command) => void;
@@ -16,13 +17,17 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   ranges: async () => (await import('./commands/ranges.ts')).registerRanges,
   init: async () => (await import('./commands/init.ts')).registerInit,
   proxy: async () => (await import('./commands/proxy.ts')).registerProxy,
+  version: async () => (await import('./commands/version.ts')).registerVersion,
+  control: async () => (await import('./commands/control.ts')).registerControl,
+  compile: async () => (await import('./commands/compile.ts')).registerCompile,
 };
 
 export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('meshgate')
     .description('Istio-compatible egress traffic control for Kubernetes')
-    .version('0.1.0')
-    .showHelpAfterError()
+    .version(VERSION)
+    // The error line, then a pointer to help: the full usage after it buried the line that says what was wrong.
+    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const asked = argv[2];
   const names = asked !== undefined && Object.hasOwn(COMMANDS, asked) ? [asked] : Object.keys(COMMANDS);

@@ -19,10 +19,20 @@ export interface CaptureSettings {
   includeSource: string;
   excludeIPRanges: string;
   excludeSource: string;
+  /** What `auto` captures (the cluster's ranges, or `*` while none are known), recorded whatever was chosen. */
+  autoIPRanges: string;
+  autoSource: string;
   includeOutboundPorts: string;
   excludeOutboundPorts: string;
   includeInboundPorts: string;
   excludeInboundPorts: string;
+  /** 0: no status port, no readiness or startup probe. */
+  statusPort: number;
+  /**
+   * For the AdmissionReview: a pod annotation's CIDR written with host bits (`10.0.0.1/24`), naming the network it
+   * matches. It is still passed to iptables as written, as Istio does. Values are warned about once, at load.
+   */
+  warnings: string[];
 }
 
 export interface CaptureError {
@@ -51,16 +61,22 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
   const field = (key: string, source: string, valuesPath: string): string =>
     source === 'annotation' ? `metadata.annotations[${key}]` : valuesPath;
 
-  const include = pick(annotations, Annotation.includeOutboundIPRanges, proxy.includeIPRanges,
-    cluster ? { value: cluster.include, source: cluster.source } : { value: '*', source: 'default' });
+  const auto: Setting = cluster ? { value: cluster.include, source: cluster.source } : { value: '*', source: 'default' };
+  const include = pick(annotations, Annotation.includeOutboundIPRanges, proxy.includeIPRanges, auto);
   const exclude = pick(annotations, Annotation.excludeOutboundIPRanges, proxy.excludeIPRanges, { value: '', source: 'default' });
 
+  const warnings: string[] = [];
+  const warnAboutHostBits = (key: string, setting: Setting, check: ReturnType<typeof checkCidrList>): void => {
+    if (check.ok && setting.source === 'annotation') for (const w of check.warnings) warnings.push(`metadata.annotations[${key}]: ${w}`);
+  };
   const includeCheck = checkCidrList(include.value, true);
+  warnAboutHostBits(Annotation.includeOutboundIPRanges, include, includeCheck);
   if (!includeCheck.ok) {
     errors.push({ field: field(Annotation.includeOutboundIPRanges, include.source, 'global.proxy.includeIPRanges'),
       value: include.value, message: `invalid CIDR ${JSON.stringify(includeCheck.bad)}` });
   }
   const excludeCheck = checkCidrList(exclude.value, false);
+  warnAboutHostBits(Annotation.excludeOutboundIPRanges, exclude, excludeCheck);
   if (!excludeCheck.ok) {
     errors.push({ field: field(Annotation.excludeOutboundIPRanges, exclude.source, 'global.proxy.excludeIPRanges'),
       value: exclude.value, message: excludeCheck.bad === '*'
@@ -84,16 +100,17 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
   const includeInboundPorts = portSetting(Annotation.includeInboundPorts, proxy.includeInboundPorts, 'global.proxy.includeInboundPorts', true);
   const excludedInbound = portSetting(Annotation.excludeInboundPorts, proxy.excludeInboundPorts, 'global.proxy.excludeInboundPorts', false);
   const statusPortText = annotations[Annotation.statusPort] ?? String(proxy.statusPort);
-  const statusCheck = checkPortList(statusPortText, false);
-  if (!statusCheck.ok || statusCheck.ports.length !== 1) {
+  const statusPort = /^\d{1,5}$/.test(statusPortText.trim()) ? Number(statusPortText.trim()) : NaN;
+  if (!(statusPort >= 0 && statusPort <= 65535)) {
     errors.push({ field: field(Annotation.statusPort, Object.hasOwn(annotations, Annotation.statusPort) ? 'annotation' : 'values', 'global.proxy.statusPort'),
-      value: statusPortText, message: 'invalid status port' });
+      value: statusPortText, message: 'invalid status port (0 disables it, else 1-65535)' });
   }
   if (errors.length > 0) return { ok: false, errors };
 
   // The proxy's own ports never take inbound capture (Istio's excludeInboundPort rule).
+  // A status port of 0 (disabled) is left out, as Istio's excludeInboundPort does.
   const excludeInboundPorts = [...new Set([ProxyPort.metrics, ProxyPort.status,
-    ...(statusCheck.ok ? statusCheck.ports : []), ...(excludedInbound ? excludedInbound.split(',').map(Number) : [])])].join(',');
+    ...(statusPort > 0 ? [statusPort] : []), ...(excludedInbound ? excludedInbound.split(',').map(Number) : [])])].join(',');
 
   return {
     ok: true,
@@ -103,10 +120,14 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
       includeSource: include.source,
       excludeIPRanges: exclude.value,
       excludeSource: exclude.source,
+      autoIPRanges: auto.value,
+      autoSource: auto.source,
       includeOutboundPorts,
       excludeOutboundPorts,
       includeInboundPorts,
       excludeInboundPorts,
+      statusPort,
+      warnings,
     },
   };
 }

@@ -1,7 +1,10 @@
 import { Annotation, Injected, PROXY_UID, ProxyPort } from '../istio/keys.ts';
 import type { Container, StringMap, Volume } from '../k8s/types.ts';
 import type { CaptureSettings } from './capture.ts';
-import { initImage, proxyImage, type InjectorValues, type Resources } from './values.ts';
+import type { SidecarOptions } from './pod-options.ts';
+import type { ProxyConfig } from './proxy-config.ts';
+import type { InjectorValues, Resources } from './values.ts';
+import { sidecarWiring, wireContainer } from '../control/sidecar-wiring.ts';
 
 export interface Workload {
   name: string;
@@ -10,9 +13,10 @@ export interface Workload {
 }
 
 export interface SidecarParts {
-  init: Container;
+  /** Absent with interception mode NONE: no iptables, no init container. */
+  init: Container | undefined;
   proxy: Container;
-  volume: Volume;
+  volumes: Volume[];
 }
 
 /** A Kubernetes quantity (resource.Quantity's grammar): `100m`, `1.5`, `128Mi`, `1e3`. */
@@ -81,17 +85,53 @@ function fieldEnv(name: string, fieldPath: string): Record<string, unknown> {
   return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
 }
 
+/**
+ * istio-proxy's postStart when the app must wait for the proxy (classic layout): Kubernetes starts the next container
+ * only after this hook returns, so it polls the readiness endpoint, bounded like pilot-agent's wait (60 s).
+ */
+export function holdCommand(): string[] {
+  const script = [
+    `const deadline = Date.now() + 60000;`,
+    `const retry = () => (Date.now() > deadline ? process.exit(1) : setTimeout(attempt, 500));`,
+    `const attempt = () => require('node:http').get('http://127.0.0.1:${ProxyPort.status}/healthz/ready', (res) => {`,
+    `  res.resume(); if (res.statusCode === 200) process.exit(0); else retry(); }).on('error', retry);`,
+    `attempt();`,
+  ].join(' ');
+  return ['node', '-e', script];
+}
+
+function readinessProbe(options: SidecarOptions): Record<string, unknown> {
+  return {
+    httpGet: { path: '/healthz/ready', port: ProxyPort.status },
+    initialDelaySeconds: options.readiness.initialDelaySeconds,
+    periodSeconds: options.readiness.periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold: options.readiness.failureThreshold,
+  };
+}
+
+function startupProbe(options: SidecarOptions): Record<string, unknown> {
+  return {
+    httpGet: { path: '/healthz/ready', port: ProxyPort.status },
+    initialDelaySeconds: 0,
+    periodSeconds: 1,
+    timeoutSeconds: 3,
+    failureThreshold: options.startupProbe.failureThreshold,
+  };
+}
+
 export function buildSidecarParts(
   values: InjectorValues,
   capture: CaptureSettings,
   resources: Resources,
   workload: Workload,
-  native: boolean,
+  options: SidecarOptions,
 ): SidecarParts {
   const pullPolicy = values.global.imagePullPolicy;
-  const init: Container = {
+  const { native, proxyConfig } = options;
+  const init: Container | undefined = options.interception === 'NONE' ? undefined : {
     name: Injected.initContainer,
-    image: initImage(values),
+    image: options.initImage,
     imagePullPolicy: pullPolicy,
     args: initArgs(capture),
     // Copied, not shared: the patch must not alias the values object (a shallow copy per map is enough).
@@ -107,44 +147,66 @@ export function buildSidecarParts(
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },
   };
+  const args = ['proxy'];
+  if (proxyConfig.terminationDrainSeconds !== undefined) args.push('--drain-seconds', String(Math.ceil(proxyConfig.terminationDrainSeconds)));
+  const env: Array<Record<string, unknown>> = [
+    fieldEnv('POD_NAME', 'metadata.name'),
+    fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+    fieldEnv('INSTANCE_IP', 'status.podIP'),
+    fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
+    { name: 'ISTIO_META_WORKLOAD_NAME', value: workload.name },
+    { name: 'CANONICAL_SERVICE', value: workload.canonicalName },
+    { name: 'CANONICAL_REVISION', value: workload.canonicalRevision },
+    { name: 'TMPDIR', value: '/etc/istio/proxy' },
+  ];
+  const recorded = proxyConfigForEnv(proxyConfig);
+  // Istio's shape: the effective ProxyConfig as JSON, then proxyMetadata as plain variables.
+  if (recorded !== undefined) env.push({ name: 'PROXY_CONFIG', value: recorded });
+  for (const [name, value] of Object.entries(proxyConfig.proxyMetadata ?? {})) env.push({ name, value });
+
   const proxy: Container = {
     name: Injected.proxyContainer,
-    image: proxyImage(values),
+    image: options.proxyImage,
     imagePullPolicy: pullPolicy,
-    args: ['proxy'],
-    env: [
-      fieldEnv('POD_NAME', 'metadata.name'),
-      fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
-      fieldEnv('INSTANCE_IP', 'status.podIP'),
-      fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
-      { name: 'ISTIO_META_WORKLOAD_NAME', value: workload.name },
-      { name: 'CANONICAL_SERVICE', value: workload.canonicalName },
-      { name: 'CANONICAL_REVISION', value: workload.canonicalRevision },
-      { name: 'TMPDIR', value: '/etc/istio/proxy' },
-    ],
+    args,
+    env,
     ports: [{ containerPort: ProxyPort.metrics, name: 'http-envoy-prom', protocol: 'TCP' }],
-    readinessProbe: {
-      httpGet: { path: '/healthz/ready', port: ProxyPort.status },
-      initialDelaySeconds: 0,
-      periodSeconds: 2,
-      timeoutSeconds: 3,
-      failureThreshold: 30,
-    },
-    resources,
-    // The proxy's UID is what the iptables rules exempt; it must never run as anything else.
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsGroup: PROXY_UID,
-      runAsNonRoot: true,
-      runAsUser: PROXY_UID,
-      capabilities: { drop: ['ALL'] },
-    },
-    volumeMounts: [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }],
   };
+  const statusEnabled = capture.statusPort !== 0;
+  // A native sidecar holds the app through its startup probe: the next init container starts once it passes.
+  if (statusEnabled && (options.startupProbe.enabled || (native && options.hold))) proxy['startupProbe'] = startupProbe(options);
+  if (statusEnabled) proxy['readinessProbe'] = readinessProbe(options);
+  const lifecycle = values.global.proxy.lifecycle;
+  if (Object.keys(lifecycle).length > 0) proxy['lifecycle'] = structuredClone(lifecycle);
+  else if (options.hold && !native) proxy['lifecycle'] = { postStart: { exec: { command: holdCommand() } } };
+  proxy['resources'] = resources;
+  // The proxy's UID is what the iptables rules exempt; it must never run as anything else.
+  const privileged = values.global.proxy.privileged;
+  proxy['securityContext'] = {
+    allowPrivilegeEscalation: privileged,
+    privileged,
+    readOnlyRootFilesystem: true,
+    runAsGroup: PROXY_UID,
+    runAsNonRoot: true,
+    runAsUser: PROXY_UID,
+    capabilities: { drop: ['ALL'] },
+  };
+  proxy['volumeMounts'] = [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }, ...options.userMounts.map((m) => ({ ...m }))];
   // A native sidecar is an init container that keeps running: Jobs finish, and apps start after the proxy is ready.
   if (native) proxy['restartPolicy'] = 'Always';
-  const volume: Volume = { name: Injected.workVolume, emptyDir: { medium: 'Memory' } };
-  return { init, proxy, volume };
+  // The sidecar holds no Kubernetes credentials: a projected token for meshgate control's audience, and its address.
+  const wiring = sidecarWiring(values);
+  const volumes: Volume[] = [{ name: Injected.workVolume, emptyDir: { medium: 'Memory' } }, wiring.volume, ...options.userVolumes.map((v) => structuredClone(v))];
+  return { init, proxy: wireContainer(proxy, wiring), volumes };
+}
+
+/** PROXY_CONFIG as Istio writes it (ProxyConfig JSON), only when something was configured. */
+function proxyConfigForEnv(config: ProxyConfig): string | undefined {
+  const out: Record<string, unknown> = {};
+  if (config.holdApplicationUntilProxyStarts !== undefined) out['holdApplicationUntilProxyStarts'] = config.holdApplicationUntilProxyStarts;
+  if (config.terminationDrainSeconds !== undefined) out['terminationDrainDuration'] = `${config.terminationDrainSeconds}s`;
+  if (config.concurrency !== undefined) out['concurrency'] = config.concurrency;
+  if (config.interceptionMode !== undefined) out['interceptionMode'] = config.interceptionMode;
+  if (config.proxyMetadata !== undefined) out['proxyMetadata'] = config.proxyMetadata;
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : undefined;
 }

@@ -10,7 +10,11 @@ export type SkipReason =
   | 'PodOptOut'
   | 'NeverInjectSelector'
   | 'PolicyDisabled'
-  | 'PolicyInvalid';
+  | 'PolicyInvalid'
+  | 'RevisionMismatch';
+
+/** meshgate serves one revision, Istio's default one. */
+export const MESHGATE_REVISION = 'default';
 
 export const SKIP_MESSAGES: Record<SkipReason, string> = {
   HostNetwork: 'pod uses hostNetwork; its traffic cannot be captured without capturing the node',
@@ -19,6 +23,7 @@ export const SKIP_MESSAGES: Record<SkipReason, string> = {
   NeverInjectSelector: 'pod labels match sidecarInjectorWebhook.neverInjectSelector',
   PolicyDisabled: 'injection policy global.proxy.autoInject is disabled and the pod does not opt in',
   PolicyInvalid: 'global.proxy.autoInject is neither enabled nor disabled: injection is off',
+  RevisionMismatch: `pod label ${Label.revision} selects another revision; meshgate is revision "${MESHGATE_REVISION}"`,
 };
 
 export type Decision = { inject: true; because: string } | { inject: false; reason: SkipReason };
@@ -53,6 +58,9 @@ export function decideInjection(pod: PodLike, namespace: string, values: Injecto
 
   const labels = pod.metadata?.labels ?? {};
   const annotations = pod.metadata?.annotations ?? {};
+  // Istio's revisions: a pod that names a revision belongs to that revision's injector only.
+  const revision = labels[Label.revision];
+  if (revision !== undefined && revision !== '' && revision !== MESHGATE_REVISION) return { inject: false, reason: 'RevisionMismatch' };
   // The label beats the annotation of the same name.
   const explicit = parseInjectValue(Object.hasOwn(labels, Label.sidecarInject)
     ? labels[Label.sidecarInject]

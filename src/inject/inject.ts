@@ -2,7 +2,8 @@ import { Annotation, Injected, Label } from '../istio/keys.ts';
 import { isRecord, type Container, type PodLike, type StringMap, type Volume } from '../k8s/types.ts';
 import { resolveCapture, type CaptureSettings, type ClusterRanges } from './capture.ts';
 import { buildSidecarParts, proxyResources } from './containers.ts';
-import { decideInjection, type SkipReason } from './decide.ts';
+import { decideInjection, MESHGATE_REVISION, type SkipReason } from './decide.ts';
+import { previousInjection, prometheusAnnotations, resolveSidecarOptions } from './pod-options.ts';
 import { placeNamedItems, setMapEntries, type PatchOp } from './patch.ts';
 import type { InjectorValues } from './values.ts';
 import { describeWorkload } from './workload.ts';
@@ -24,7 +25,7 @@ export interface FieldError {
 export type InjectOutcome =
   | { kind: 'skip'; reason: SkipReason }
   | { kind: 'deny'; errors: FieldError[] }
-  | { kind: 'inject'; patch: PatchOp[]; capture: CaptureSettings; because: string };
+  | { kind: 'inject'; patch: PatchOp[]; capture: CaptureSettings; because: string; warnings: string[] };
 
 /** Admission input is untrusted: the shapes the patch relies on are checked before anything is built. */
 function checkPodShape(pod: PodLike): FieldError[] {
@@ -41,7 +42,7 @@ function checkPodShape(pod: PodLike): FieldError[] {
     errors.push({ field: 'spec', message: 'required: a pod spec object' });
     return errors;
   }
-  const lists: Array<['containers' | 'initContainers' | 'volumes', boolean]> = [['containers', true], ['initContainers', false], ['volumes', false]];
+  const lists: Array<['containers' | 'initContainers' | 'volumes' | 'imagePullSecrets', boolean]> = [['containers', true], ['initContainers', false], ['volumes', false], ['imagePullSecrets', false]];
   for (const [list, required] of lists) {
     const items = pod.spec[list];
     if (items === undefined && !required) continue;
@@ -54,13 +55,6 @@ function checkPodShape(pod: PodLike): FieldError[] {
     });
   }
   return errors;
-}
-
-function wantsNativeSidecar(annotations: StringMap, values: InjectorValues): boolean {
-  const value = annotations[Annotation.nativeSidecar]?.toLowerCase();
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return values.global.nativeSidecars;
 }
 
 /** The injector's pure core: decide, resolve the capture settings, build the sidecar, express it as a patch. */
@@ -78,41 +72,60 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
 
   const capture = resolveCapture(annotations, ctx.values, ctx.cluster);
   const resources = proxyResources(annotations, ctx.values);
+  const previous = previousInjection(annotations, spec);
+  const resolved = resolveSidecarOptions(annotations, ctx.values, spec.volumes ?? [], previous, capture.ok ? capture.settings.statusPort : 0);
   const errors: FieldError[] = [
     ...(capture.ok ? [] : capture.errors.map((e) => ({ field: e.field, message: `${e.message} (${JSON.stringify(e.value)})` }))),
     ...resources.errors.map((e) => ({ field: e.field, message: `invalid resource quantity (${JSON.stringify(e.value)})` })),
+    ...resolved.errors,
   ];
   if (!capture.ok || errors.length > 0) return { kind: 'deny', errors };
 
-  const native = wantsNativeSidecar(annotations, ctx.values);
+  const options = resolved.options;
+  const native = options.native;
   const workload = describeWorkload(meta, ctx.workloadName);
-  const parts = buildSidecarParts(ctx.values, capture.settings, resources.resources, workload, native);
+  const parts = buildSidecarParts(ctx.values, capture.settings, resources.resources, workload, options);
+  const init = parts.init ? [parts.init] : [];
 
   const isInjectedContainer = (c: Container): boolean => c.name === Injected.initContainer || c.name === Injected.proxyContainer;
+  const ourVolumes = new Set([...previous.volumes, ...parts.volumes.map((v) => v.name)]);
+  const pullSecrets = ctx.values.global.imagePullSecrets;
+  const podSecrets = new Set(((spec['imagePullSecrets'] ?? []) as Array<{ name: string }>).map((secret) => secret.name));
+  const missingSecrets = pullSecrets.filter((name) => !podSecrets.has(name));
   const patch: PatchOp[] = [
+    // Istio's order: native puts init then proxy before the user's init containers; hold puts the proxy first.
     ...placeNamedItems('/spec/initContainers', spec.initContainers, isInjectedContainer,
-      native ? [parts.init, parts.proxy] : [], native ? [] : [parts.init]),
-    ...placeNamedItems('/spec/containers', spec.containers, isInjectedContainer, [], native ? [] : [parts.proxy]),
-    ...placeNamedItems('/spec/volumes', spec.volumes, (v: Volume) => v.name === Injected.workVolume, [], [parts.volume]),
+      native ? [...init, parts.proxy] : [], native ? [] : init),
+    ...placeNamedItems('/spec/containers', spec.containers, isInjectedContainer,
+      !native && options.hold ? [parts.proxy] : [], !native && !options.hold ? [parts.proxy] : []),
+    ...placeNamedItems('/spec/volumes', spec.volumes, (v: Volume) => ourVolumes.has(v.name), [], parts.volumes),
+    // Appended when missing, never removed: the pod may need a secret of the same name for its own images.
+    ...placeNamedItems('/spec/imagePullSecrets', spec['imagePullSecrets'] as Array<{ name: string }> | undefined,
+      () => false, [], missingSecrets.map((name) => ({ name }))),
   ];
 
   const status = {
-    initContainers: native ? [Injected.initContainer, Injected.proxyContainer] : [Injected.initContainer],
+    initContainers: [...init.map((c) => c.name), ...(native ? [Injected.proxyContainer] : [])],
     containers: native ? [] : [Injected.proxyContainer],
-    volumes: [Injected.workVolume],
-    imagePullSecrets: null,
-    revision: 'default',
+    volumes: parts.volumes.map((v) => v.name),
+    imagePullSecrets: pullSecrets.length > 0 ? [...pullSecrets] : null,
+    revision: MESHGATE_REVISION,
   };
   const settings = capture.settings;
   if (pod.metadata === undefined) patch.push({ op: 'add', path: '/metadata', value: {} });
   patch.push(...setMapEntries('/metadata/annotations', meta.annotations, {
     ...ctx.values.sidecarInjectorWebhook.injectedAnnotations,
+    ...(options.prometheusMerge ? prometheusAnnotations() : {}),
     [Annotation.sidecarStatus]: JSON.stringify(status),
+    // Istio records the mode it applied on the pod.
+    [Annotation.interceptionMode]: options.interception,
     [Annotation.captureRanges]: JSON.stringify({
       includeOutboundIPRanges: settings.includeIPRanges,
       includeSource: settings.includeSource,
       excludeOutboundIPRanges: settings.excludeIPRanges,
       excludeSource: settings.excludeSource,
+      autoIncludeOutboundIPRanges: settings.autoIPRanges,
+      autoSource: settings.autoSource,
     }),
   }));
   // Istio's identity labels are added only where the workload has not set them.
@@ -121,5 +134,5 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
   if (!Object.hasOwn(labels, Label.canonicalRevision)) identity[Label.canonicalRevision] = workload.canonicalRevision;
   patch.push(...setMapEntries('/metadata/labels', meta.labels, identity));
 
-  return { kind: 'inject', patch, capture: settings, because: decision.because };
+  return { kind: 'inject', patch, capture: settings, because: decision.because, warnings: options.warnings };
 }

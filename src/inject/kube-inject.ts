@@ -75,6 +75,7 @@ export function injectObject(object: unknown, options: KubeInjectOptions, notes:
     }
     return object;
   }
+  for (const warning of outcome.warnings) notes.push({ object: describe(object), message: `warning: ${warning}`, fatal: false });
   const injected = jsonpatch.apply_patch(template, outcome.patch);
   if (templatePath.length === 0) return injected;
   // Rebuild the path down to the template so the input object is never mutated.

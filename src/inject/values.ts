@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { isRecord, type LabelSelector, type StringMap } from '../k8s/types.ts';
 import { DEFAULT_VALUES } from './default-values.ts';
+import { checkValuesTree } from './values-schema.ts';
 
-/** The injector values meshgate understands, with Istio's names. */
+/** The injector values meshgate implements, with Istio's names (the checks are in values-schema.ts). */
 export interface InjectorValues {
   global: {
     hub: string;
@@ -18,16 +19,33 @@ export interface InjectorValues {
       excludeInboundPorts: string;
       statusPort: number;
       autoInject: string;
+      readinessInitialDelaySeconds: number;
+      readinessPeriodSeconds: number;
+      readinessFailureThreshold: number;
+      startupProbe: { enabled: boolean; failureThreshold: number };
+      holdApplicationUntilProxyStarts: boolean;
+      lifecycle: Record<string, unknown>;
+      privileged: boolean;
       resources: Resources;
     };
     proxy_init: { image: string; resources: Resources };
     nativeSidecars: boolean;
     imagePullPolicy: string;
+    imagePullSecrets: string[];
+    /** meshgate's own values (Istio keeps a product's extras under its own key): where the sidecar fetches its snapshot. */
+    meshgate: { controlAddress: string; controlCaBundle: string };
   };
   sidecarInjectorWebhook: {
     neverInjectSelector: LabelSelector[];
     alwaysInjectSelector: LabelSelector[];
     injectedAnnotations: StringMap;
+    enableNamespacesByDefault: boolean;
+    rewriteAppHTTPProbe: boolean;
+  };
+  meshConfig: {
+    /** A ProxyConfig, checked at load (proxy-config.ts). */
+    defaultConfig: Record<string, unknown>;
+    enablePrometheusMerge: boolean;
   };
 }
 
@@ -49,43 +67,26 @@ function deepMerge(base: unknown, override: unknown): unknown {
   return merged;
 }
 
-function expectType(path: string, value: unknown, type: 'string' | 'number' | 'boolean' | 'object' | 'array'): void {
-  const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
-  if (actual !== type) throw new ValuesError(`${path}: expected ${type}, got ${actual}`);
-}
+/** Where a valid value worth a word (a CIDR with host bits) is reported at load; one line, naming the key. */
+export type ValuesWarning = (message: string) => void;
 
-/** Checks every field the injector reads, so a typo in a values file fails at load, not on the first pod. */
-function checkValues(values: Record<string, unknown>): InjectorValues {
-  const v = values as unknown as InjectorValues;
-  expectType('global', v.global, 'object');
-  expectType('global.proxy', v.global.proxy, 'object');
-  const proxy = v.global.proxy;
-  // Istio's values allow numbers in string fields (YAML turns `15020` or a single port into a number).
-  for (const key of ['includeIPRanges', 'excludeIPRanges', 'includeOutboundPorts', 'excludeOutboundPorts',
-    'includeInboundPorts', 'excludeInboundPorts'] as const) {
-    if (typeof proxy[key] === 'number') (proxy as Record<string, unknown>)[key] = String(proxy[key]);
-    expectType(`global.proxy.${key}`, proxy[key], 'string');
-  }
-  if (typeof proxy.statusPort === 'string' && /^\d+$/.test(proxy.statusPort)) proxy.statusPort = Number(proxy.statusPort);
-  expectType('global.proxy.statusPort', proxy.statusPort, 'number');
-  expectType('global.proxy.image', proxy.image, 'string');
-  expectType('global.proxy.autoInject', proxy.autoInject, 'string');
-  expectType('global.proxy.resources', proxy.resources, 'object');
-  expectType('global.hub', v.global.hub, 'string');
-  if (typeof v.global.tag === 'number') v.global.tag = String(v.global.tag);
-  expectType('global.tag', v.global.tag, 'string');
-  expectType('global.nativeSidecars', v.global.nativeSidecars, 'boolean');
-  const webhook = v.sidecarInjectorWebhook;
-  expectType('sidecarInjectorWebhook', webhook, 'object');
-  expectType('sidecarInjectorWebhook.neverInjectSelector', webhook.neverInjectSelector, 'array');
-  expectType('sidecarInjectorWebhook.alwaysInjectSelector', webhook.alwaysInjectSelector, 'array');
-  return v;
+/** The default: one stderr line, for the webhook's log and for kube-inject's user alike. */
+export const warnOnStderr: ValuesWarning = (message) => {
+  process.stderr.write(`warning: injector values: ${message}\n`);
+};
+
+/** Checks every value at load, so a bad or unknown key fails there with its path, never on the first pod. */
+function checkValues(values: Record<string, unknown>, origin: string, warn: ValuesWarning): InjectorValues {
+  const { values: normalised, problems, warnings } = checkValuesTree(values);
+  if (problems.length > 0) throw new ValuesError(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  for (const w of warnings) warn(`${origin}: ${w.path}: ${w.message}`);
+  return normalised as InjectorValues;
 }
 
 let cachedDefaults: InjectorValues | undefined;
 
 export function defaultValues(): InjectorValues {
-  cachedDefaults ??= checkValues(structuredClone(DEFAULT_VALUES) as unknown as Record<string, unknown>);
+  cachedDefaults ??= checkValues(structuredClone(DEFAULT_VALUES) as unknown as Record<string, unknown>, 'defaults', warnOnStderr);
   return structuredClone(cachedDefaults);
 }
 
@@ -93,17 +94,20 @@ export function defaultValues(): InjectorValues {
  * Accepts the values themselves or an istio-sidecar-injector ConfigMap (its `data.values`, JSON or YAML, and the
  * `policy`/selectors of `data.config`), and merges them over the embedded defaults.
  */
-export function valuesFromDocument(document: unknown, origin: string): InjectorValues {
+export function valuesFromDocument(document: unknown, origin: string, warn: ValuesWarning = warnOnStderr): InjectorValues {
   let overrides: unknown = document ?? {};
   if (isRecord(overrides) && overrides['kind'] === 'ConfigMap') overrides = valuesFromConfigMap(overrides, origin);
   if (!isRecord(overrides)) throw new ValuesError(`${origin}: expected a mapping of injector values`);
   try {
-    return checkValues(deepMerge(defaultValues(), overrides) as Record<string, unknown>);
+    return checkValues(deepMerge(defaultValues(), overrides) as Record<string, unknown>, origin, warn);
   } catch (error) {
     if (error instanceof ValuesError) throw new ValuesError(`${origin}: ${error.message}`);
     throw error;
   }
 }
+
+/** Keys of Istio's `config` that map onto meshgate's values (besides `policy`). */
+const CONFIG_KEYS = new Set(['neverInjectSelector', 'alwaysInjectSelector', 'injectedAnnotations']);
 
 function valuesFromConfigMap(configMap: Record<string, unknown>, origin: string): Record<string, unknown> {
   const data = isRecord(configMap['data']) ? configMap['data'] : {};
@@ -112,10 +116,15 @@ function valuesFromConfigMap(configMap: Record<string, unknown>, origin: string)
   if (!isRecord(values) || !isRecord(config)) throw new ValuesError(`${origin}: data.values and data.config must be mappings`);
   // Istio keeps the policy and selectors in `config`; they map onto the value names meshgate reads.
   const fromConfig: Record<string, unknown> = {};
-  if (typeof config['policy'] === 'string') fromConfig['global'] = { proxy: { autoInject: config['policy'] } };
+  if (config['policy'] !== undefined) fromConfig['global'] = { proxy: { autoInject: config['policy'] } };
   const selectors: Record<string, unknown> = {};
-  if (Array.isArray(config['neverInjectSelector'])) selectors['neverInjectSelector'] = config['neverInjectSelector'];
-  if (Array.isArray(config['alwaysInjectSelector'])) selectors['alwaysInjectSelector'] = config['alwaysInjectSelector'];
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'policy') continue;
+    if (!CONFIG_KEYS.has(key)) {
+      throw new ValuesError(`${origin}: data.config.${key}: not read by meshgate (it builds the sidecar itself; Istio's injection templates do not apply); remove it`);
+    }
+    if (value !== null && value !== undefined) selectors[key] = value;
+  }
   if (Object.keys(selectors).length > 0) fromConfig['sidecarInjectorWebhook'] = selectors;
   return deepMerge(fromConfig, values) as Record<string, unknown>;
 }
@@ -128,14 +137,14 @@ function parseYamlOrThrow(text: string, origin: string): unknown {
   }
 }
 
-export function loadValuesFile(path: string): InjectorValues {
+export function loadValuesFile(path: string, warn: ValuesWarning = warnOnStderr): InjectorValues {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ValuesError(`${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  return valuesFromDocument(parseYamlOrThrow(text, path), path);
+  return valuesFromDocument(parseYamlOrThrow(text, path), path, warn);
 }
 
 /** Istio's image rule: a value with "/" is a full reference, otherwise hub/image:tag. */

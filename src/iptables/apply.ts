@@ -72,6 +72,11 @@ export function applyRules(settings: InitSettings, backend: Backend, family: Fam
   restore(backend, family, applyScript(settings, family, save(backend, family)));
 }
 
+/** The iptables-restore input `--cleanup` would run for this family ('' when nothing of meshgate's is there); reads only. */
+export function cleanupPlan(backend: Backend, family: Family): string {
+  return cleanupScript(save(backend, family));
+}
+
 export function cleanupRules(backend: Backend, family: Family): void {
-  restore(backend, family, cleanupScript(save(backend, family)));
+  restore(backend, family, cleanupPlan(backend, family));
 }

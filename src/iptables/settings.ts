@@ -35,7 +35,8 @@ export interface InitFlags {
   includeOutboundPorts?: string;
 }
 
-export type SettingsResult = { ok: true; settings: InitSettings } | { ok: false; errors: string[] };
+/** `warnings`: valid flags worth a word (a CIDR with host bits, used as written), for stderr. */
+export type SettingsResult = { ok: true; settings: InitSettings; warnings: string[] } | { ok: false; errors: string[] };
 
 function port(flag: string, value: string, errors: string[]): number {
   const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
@@ -52,9 +53,13 @@ function ids(flag: string, value: string, errors: string[]): number[] {
   return items.map(Number);
 }
 
-function cidrs(flag: string, value: string, wildcard: boolean, errors: string[]): { all: boolean; cidrs: Cidr[] } {
+function cidrs(flag: string, value: string, wildcard: boolean, errors: string[], warnings: string[]): { all: boolean; cidrs: Cidr[] } {
   const check = checkCidrList(value, wildcard);
-  if (check.ok) return check;
+  if (check.ok) {
+    // Host bits stay as written: iptables masks them itself, as it does for istio-iptables.
+    for (const warning of check.warnings) warnings.push(`${flag}: ${warning}`);
+    return check;
+  }
   errors.push(`${flag}: invalid CIDR ${JSON.stringify(check.bad)}`);
   return { all: false, cidrs: [] };
 }
@@ -72,10 +77,11 @@ function ports(flag: string, value: string, wildcard: boolean, errors: string[])
  */
 export function parseInitFlags(flags: InitFlags): SettingsResult {
   const errors: string[] = [];
+  const warnings: string[] = [];
   const mode = flags.interceptionMode ?? 'REDIRECT';
   if (mode !== 'REDIRECT') errors.push(`-m: only REDIRECT is supported, not ${JSON.stringify(mode)}`);
   const proxyUids = ids('-u', flags.proxyUid ?? '1337', errors);
-  const include = cidrs('-i', flags.includeIpRanges ?? '*', true, errors);
+  const include = cidrs('-i', flags.includeIpRanges ?? '*', true, errors, warnings);
   const inbound = ports('-b', flags.includeInboundPorts ?? '', true, errors);
   const settings: InitSettings = {
     outboundPort: port('-p', flags.proxyPort ?? '15001', errors),
@@ -84,12 +90,12 @@ export function parseInitFlags(flags: InitFlags): SettingsResult {
     proxyGids: flags.proxyGid === undefined ? proxyUids : ids('-g', flags.proxyGid, errors),
     includeAll: include.all,
     includeCidrs: include.cidrs,
-    excludeCidrs: cidrs('-x', flags.excludeIpRanges ?? '', false, errors).cidrs,
+    excludeCidrs: cidrs('-x', flags.excludeIpRanges ?? '', false, errors, warnings).cidrs,
     inboundAll: inbound.all,
     inboundPorts: inbound.ports,
     inboundExcludePorts: ports('-d', flags.excludeInboundPorts ?? '', false, errors).ports,
     outboundExcludePorts: ports('-o', flags.excludeOutboundPorts ?? '', false, errors).ports,
     outboundIncludePorts: ports('-q', flags.includeOutboundPorts ?? '', false, errors).ports,
   };
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings, warnings };
 }

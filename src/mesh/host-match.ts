@@ -14,6 +14,22 @@ export function normalizeHost(authority: string): string {
   return host.endsWith('.') ? host.slice(0, -1) : host;
 }
 
+/**
+ * Where a `*` stands in a host: nowhere (`none`), alone (`all`), as the whole leading label (`labels`:
+ * `*.example.com`), or glued to the first label (`partial`: `*foo.com`, `*-foo.com`, which Istio's admission accepts
+ * with a warning); any other place (`a.*.com`, `foo*`, `*.`) is `invalid`, as Istio's admission refuses it.
+ */
+export type WildcardShape = 'none' | 'all' | 'labels' | 'partial' | 'invalid';
+
+export function wildcardShape(host: string): WildcardShape {
+  if (!host.includes('*')) return 'none';
+  if (host === '*') return 'all';
+  const rest = host.slice(1);
+  if (!host.startsWith('*') || rest.includes('*')) return 'invalid';
+  if (rest.startsWith('.')) return rest.length > 1 ? 'labels' : 'invalid';
+  return 'partial';
+}
+
 /** `*.example.com` matches `a.example.com` and `a.b.example.com`, never `example.com`; `*` matches everything. */
 export function hostMatches(pattern: string, host: string): boolean {
   if (pattern === '*') return true;

@@ -1,5 +1,6 @@
 import { isRecord } from '../k8s/types.ts';
 import { MESH_CONFIG_MAP, meshConfigFromConfigMap, type MeshConfig } from './mesh-config.ts';
+import { wildcardShape } from './host-match.ts';
 import { NETWORKING_GROUP, type ServiceEntry, type VirtualService } from './resources.ts';
 
 /** One configuration object the proxy reads, after a shape check; `key` identifies it across reloads. */
@@ -15,6 +16,7 @@ export function objectKey(kind: string, namespace: string | undefined, name: str
   return `${kind}/${namespace ?? 'default'}/${name ?? ''}`;
 }
 
+const RESOLUTIONS = ['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'DYNAMIC_DNS'];
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TLS', 'TCP', 'MONGO', 'REDIS', 'MYSQL', 'UDP']);
 
 /**
@@ -56,9 +58,10 @@ function isHostList(value: unknown): value is string[] {
 
 function serviceEntryProblem(spec: Record<string, unknown>): string | undefined {
   if (!isHostList(spec['hosts']) || spec['hosts'].length === 0) return 'spec.hosts must be a non-empty list of names';
-  for (const host of spec['hosts']) {
-    // A partial wildcard (`*foo.com`, `a.*.com`) once crash-looped Istio's proxies: refuse it here.
-    if (host.includes('*') && !(host === '*' || (host.startsWith('*.') && !host.slice(1).includes('*')))) return `spec.hosts: partial wildcard ${JSON.stringify(host)}`;
+  for (const [i, host] of spec['hosts'].entries()) {
+    // What Istio's admission accepts: `*`, `*.suffix` and, with a warning, a partial wildcard (`*foo.com`; each
+    // compiler says what it does with one). A `*` anywhere else (`a.*.com`) is refused there, and here.
+    if (wildcardShape(host) === 'invalid') return `spec.hosts[${i}]: ${JSON.stringify(host)} has a wildcard Istio refuses (only a leading "*", as in "*.example.com" or "*foo.com")`;
   }
   const ports = spec['ports'];
   if (ports !== undefined && !Array.isArray(ports)) return 'spec.ports must be a list';
@@ -69,7 +72,13 @@ function serviceEntryProblem(spec: Record<string, unknown>): string | undefined 
     if (port['protocol'] !== undefined && !PROTOCOLS.has(String(port['protocol']).toUpperCase())) return `spec.ports[${i}].protocol ${JSON.stringify(port['protocol'])} is unknown`;
   }
   const resolution = spec['resolution'] ?? 'NONE';
-  if (!['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'].includes(String(resolution))) return `spec.resolution ${JSON.stringify(resolution)} is unknown`;
+  if (!RESOLUTIONS.includes(String(resolution))) return `spec.resolution ${JSON.stringify(resolution)} is unknown`;
+  // Istio's DYNAMIC_DNS rule: the answer comes from the name asked for, so nothing may pin it.
+  if (resolution === 'DYNAMIC_DNS') {
+    for (const field of ['addresses', 'endpoints', 'workloadSelector'] as const) {
+      if (spec[field] !== undefined && !(Array.isArray(spec[field]) && spec[field].length === 0)) return `spec.${field} is not allowed with resolution DYNAMIC_DNS`;
+    }
+  }
   if (spec['addresses'] !== undefined && !isHostList(spec['addresses'])) return 'spec.addresses must be a list of addresses';
   const endpoints = spec['endpoints'];
   if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every(isRecord))) return 'spec.endpoints must be a list of mappings';

@@ -34,7 +34,7 @@ export interface ServiceEntrySpec {
   addresses?: string[];
   ports?: Port[];
   location?: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
-  resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
+  resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'DYNAMIC_DNS';
   endpoints?: WorkloadEntry[];
   workloadSelector?: { labels?: Record<string, string> };
   exportTo?: string[];

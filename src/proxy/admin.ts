@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { ProxySnapshot } from '../snapshot/types.ts';
 import { explain } from './explain.ts';
-import type { RoutingTable } from './routing/table.ts';
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -37,14 +37,16 @@ export function createMetricsServer(registry: Registry): Server {
   })));
 }
 
-/** :15000 — admin: /explain?host=&port= and a summary of the config in force. */
-export function createAdminServer(table: () => RoutingTable, status: () => Record<string, unknown>): Server {
+/** :15000 — admin: /explain?host=&port=[&method=&path=] (from the snapshot) and a summary of the config in force. */
+export function createAdminServer(snapshot: () => ProxySnapshot, status: () => Record<string, unknown>): Server {
   return withTimeouts(createServer(route({
     '/explain': (url, res) => {
       const host = url.searchParams.get('host');
       const port = Number(url.searchParams.get('port') ?? '80');
       if (!host || !Number.isInteger(port) || port < 1 || port > 65535) return send(res, 400, 'usage: /explain?host=NAME&port=N\n');
-      send(res, 200, `${JSON.stringify(explain(table(), host, port), null, 2)}\n`, 'application/json');
+      const request = { method: url.searchParams.get('method') ?? undefined, path: url.searchParams.get('path') ?? undefined };
+      if (request.path !== undefined && !request.path.startsWith('/')) return send(res, 400, 'path must start with /\n');
+      send(res, 200, `${JSON.stringify(explain(snapshot(), host, port, request), null, 2)}\n`, 'application/json');
     },
     '/config': (_url, res) => send(res, 200, `${JSON.stringify(status(), null, 2)}\n`, 'application/json'),
     '/ready': (_url, res) => send(res, 200, 'LIVE\n'),

@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import { normalizeHost } from '../mesh/host-match.ts';
-import { selectHttpRoute } from './routing/http-route.ts';
-import { decideHttp, decideTcp, decideTls, type RoutingTable } from './routing/table.ts';
-import type { Decision } from './routing/types.ts';
+import { decide, type ResolvedUpstream, type SnapshotDecision } from '../snapshot/decide.ts';
+import type { ProxySnapshot, SourceRef } from '../snapshot/types.ts';
 
 export interface Explanation {
   host: string;
   port: number;
   mode: string;
+  /** The snapshot the answer comes from (the data plane reports the same version). */
+  snapshotVersion: string;
   http: ExplainedDecision;
   tls: ExplainedDecision;
   tcp: ExplainedDecision | { note: string };
@@ -15,37 +16,62 @@ export interface Explanation {
 
 interface ExplainedDecision {
   verdict: 'allow' | 'deny';
-  cluster: string;
-  rule: string;
   reason: string;
+  /** The decision's reason code (docs/snapshot.md). */
+  code: string;
+  cluster: string | null;
+  /** What allowed or denied it: the ServiceEntry port or the mesh setting. */
+  rule: string;
   upstream: string;
+  status?: number;
   virtualService?: string;
 }
 
-function explained(d: Decision): ExplainedDecision {
-  const upstream = !d.allowed ? 'none' : d.plan.kind === 'original' ? 'the original destination' : d.plan.kind === 'dns' ? `DNS answer for ${d.plan.host}` : `endpoints ${d.plan.endpoints.map((e) => e.address).join(', ')}`;
-  return { verdict: d.allowed ? 'allow' : 'deny', cluster: d.cluster, rule: d.rule, reason: d.reason, upstream };
+export interface ExplainRequest {
+  method?: string;
+  path?: string;
+}
+
+function describeSource(s: SourceRef): string {
+  return `${s.kind} ${s.namespace}/${s.name}${s.path ? ` ${s.path}` : ''}`;
+}
+
+function describeUpstream(u: ResolvedUpstream | null): string {
+  if (u === null) return 'none';
+  if (u.kind === 'original') return 'the original destination';
+  if (u.kind === 'dns') return `DNS answer for ${u.host}:${u.port}`;
+  return `endpoints ${u.endpoints.map((e) => `${e.address}:${e.port}`).join(', ')}`;
+}
+
+function explained(d: SnapshotDecision): ExplainedDecision {
+  const out: ExplainedDecision = { verdict: d.verdict, reason: d.detail, code: d.reason, cluster: d.cluster, rule: describeSource(d.policySource), upstream: describeUpstream(d.upstream) };
+  if (d.status !== null) out.status = d.status;
+  if (d.routeSource) out.virtualService = describeSource(d.routeSource);
+  return out;
 }
 
 /**
  * Why a destination is allowed or denied, for each way a client could reach it (HTTP by Host, TLS by SNI, TCP by
- * address): the same decision functions the proxy runs, so the answer cannot drift from the behaviour.
+ * address). The answer comes from the snapshot through src/snapshot/decide.ts, the decision the data plane
+ * implements and test/vectors/ pins down, so explain and the proxy decide from the same document.
  */
-export function explain(table: RoutingTable, hostText: string, port: number): Explanation {
+export function explain(snapshot: ProxySnapshot, hostText: string, port: number, request: ExplainRequest = {}): Explanation {
   const host = normalizeHost(hostText);
-  const ip = isIP(host) ? host : '0.0.0.0';
-  const http = explained(decideHttp(table, host, port, ip));
-  const vs = table.virtualServices.find(host)?.value;
-  if (vs) {
-    const selected = selectHttpRoute(vs, { method: 'GET', path: '/', authority: host, port, headers: {} });
-    http.virtualService = selected ? `${vs.ref} route ${selected.route.name} (for GET /)` : `${vs.ref} (no route matches GET /)`;
-  }
+  const literal = isIP(host) !== 0;
+  const ip = literal ? host : '0.0.0.0';
+  const destination = { ip, port };
+  const http = decide(snapshot, {
+    destination, protocol: 'http',
+    // The authority as asked (case and port kept): route matches on `authority` see what a client would send.
+    request: { scheme: 'http', method: request.method ?? 'GET', authority: hostText.trim(), path: request.path ?? '/', headers: {} },
+  });
   return {
     host,
     port,
-    mode: table.mode,
-    http,
-    tls: explained(decideTls(table, isIP(host) ? undefined : host, port, ip)),
-    tcp: isIP(host) ? explained(decideTcp(table, host, port)) : { note: 'TCP is matched by destination address: ask with an IP address' },
+    mode: snapshot.mesh.outboundTrafficPolicy,
+    snapshotVersion: snapshot.version,
+    http: explained(http),
+    tls: explained(decide(snapshot, { destination, protocol: 'tls', sni: literal ? undefined : host })),
+    tcp: literal ? explained(decide(snapshot, { destination, protocol: 'tcp' })) : { note: 'TCP is matched by destination address: ask with an IP address' },
   };
 }

@@ -21,6 +21,9 @@ import { createInboundListener } from './inbound.ts';
 import { createOutboundListener } from './listener.ts';
 import { DEFAULT_LIMITS, type ProxyLimits } from './limits.ts';
 import { compileTable, routingProblem, type RoutingTable } from './routing/table.ts';
+import { compileSnapshot } from '../snapshot/compile.ts';
+import type { ProxySnapshot } from '../snapshot/types.ts';
+import { visibleTo } from '../snapshot/visible.ts';
 import { sourceFromEnv, type SourceIdentity } from './telemetry/events.ts';
 import { createProxyMetrics, type ProxyMetrics } from './telemetry/metrics.ts';
 import { createReporter } from './telemetry/reporter.ts';
@@ -92,9 +95,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let loaded = false;
   let listening = false;
   let draining = false;
+  // /explain answers from the ProxySnapshot (the data plane's document), compiled on the first ask after a change.
+  let explained: ProxySnapshot | undefined;
   const onChange = (): void => {
     // Compiled once per change and swapped: requests in flight keep the table they started with.
     table = compileTable(store.snapshot(), compileOptions);
+    explained = undefined;
     metrics.configReload('applied');
     logger.info({ mode: table.mode, serviceEntries: table.counts.serviceEntries, virtualServices: table.counts.virtualServices }, 'config applied');
   };
@@ -145,7 +151,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
   const metricsPort = await start(createMetricsServer(metrics.registry), options.metricsPort, bind);
   const statusPort = await start(createStatusServer(ready), options.statusPort, bind);
-  const adminPort = await start(createAdminServer(() => table, () => ({ mode: table.mode, ...table.counts, ready: ready(), openConnections: open.size })), options.adminPort, options.adminBind ?? '127.0.0.1');
+  const adminPort = await start(createAdminServer(() => (explained ??= compileSnapshot(visibleTo(store.snapshot(), options.namespace))), () => ({ mode: table.mode, ...table.counts, ready: ready(), openConnections: open.size })), options.adminPort, options.adminBind ?? '127.0.0.1');
   logger.info({ port, inboundPort, metricsPort, statusPort, adminPort }, 'proxy listening');
 
   const drain = async (graceMs: number): Promise<void> => {

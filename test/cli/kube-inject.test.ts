@@ -57,9 +57,10 @@ test('an invalid annotation fails with the object, the field path and exit 1, an
   assert.match(result.stderr, /bad-annotation\.yaml:1: deployment\/bad: spec\.template\.metadata\.annotations\[traffic\.sidecar\.istio\.io\/excludeOutboundIPRanges\]: "\*" is not allowed in an exclude list \("10\.0\.0\.0\/8,\*"\)/);
 });
 
-test('broken YAML names the file, the document and the line', () => {
+test("broken YAML names the file, the document and the line, and is an input error (exit 2)", () => {
   const result = runMeshgate(['kube-inject', '-f', 'test/fixtures/kube-inject/broken.yaml']);
-  assert.equal(result.status, 1);
+  assert.equal(result.status, 2);
+  assert.equal(result.stdout, '');
   assert.match(result.stderr, /broken\.yaml:2: line \d+: /);
 });
 
@@ -71,6 +72,20 @@ test('usage errors exit 2', () => {
   const badValues = runMeshgate(['kube-inject', '-f', 'samples/sleep/sleep.yaml', '--values', 'no/such/values.yaml']);
   assert.equal(badValues.status, 2);
   assert.match(badValues.stderr, /values\.yaml: ENOENT/);
+});
+
+test('a bad value in --values: exit 2 naming the values file and key, never the workload (issue 9 defect 2)', () => {
+  const result = runMeshgate(['kube-inject', '-f', 'samples/sleep/sleep.yaml', '--values', 'test/fixtures/kube-inject/bad-range-values.yaml']);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /bad-range-values\.yaml: global\.proxy\.includeIPRanges: invalid CIDR "10\.0\.0\.0\/99"/);
+  assert.doesNotMatch(result.stderr, /spec\.template/);
+  assert.equal(result.stdout, '');
+});
+
+test('an unknown key in --values: exit 2 with the key path and a hint (issue 9 defect 7)', () => {
+  const result = runMeshgate(['kube-inject', '-f', 'samples/sleep/sleep.yaml', '--values', 'test/fixtures/kube-inject/unknown-key-values.yaml']);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /unknown-key-values\.yaml: global\.proxy\.tracer: not a value meshgate implements/);
 });
 
 test('--values sets the ranges for kube-inject', () => {

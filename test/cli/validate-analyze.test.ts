@@ -10,23 +10,23 @@ test('validate: valid manifests exit 0; other kinds are ignored', () => {
   assert.match(result.stderr, /2 objects validated, 0 invalid/);
 });
 
-test('validate: a directory with invalid objects exits 1 with file:document: path: message lines', () => {
+test('validate: a directory with invalid objects exits 1 with file:document: Kind namespace/name: path: message lines', () => {
   const result = runMeshgate(['validate', '-f', 'test/fixtures/validate/invalid']);
   assert.equal(result.status, 1);
   const lines = result.stdout.trim().split('\n');
-  assert.deepEqual(lines.map((l) => l.split(': ')[0] + ': ' + l.split(': ')[1]), [
-    'test/fixtures/validate/invalid/bad.yaml:1: spec.hosts[0]',
-    'test/fixtures/validate/invalid/bad.yaml:2: spec.http[0].match[0].uri.regex',
-    'test/fixtures/validate/invalid/bad.yaml:2: spec.http[0].timeout',
+  assert.deepEqual(lines.map((l) => l.split(': ').slice(0, 3).join(': ')), [
+    'test/fixtures/validate/invalid/bad.yaml:1: ServiceEntry default/mid-wildcard: spec.hosts[0]',
+    'test/fixtures/validate/invalid/bad.yaml:2: VirtualService default/reviews: spec.http[0].match[0].uri.regex',
+    'test/fixtures/validate/invalid/bad.yaml:2: VirtualService default/reviews: spec.http[0].timeout',
   ]);
   assert.match(result.stderr, /3 objects validated, 2 invalid/);
 });
 
-test('validate: stdin works, and YAML syntax errors count as invalid', () => {
+test('validate: stdin works, and YAML syntax errors are input errors (exit 2)', () => {
   const ok = runMeshgate(['validate', '-f', '-'], readFileSync('test/fixtures/validate/valid.yaml', 'utf8'));
   assert.equal(ok.status, 0);
   const broken = runMeshgate(['validate', '-f', '-'], 'kind: [unclosed\n');
-  assert.equal(broken.status, 1);
+  assert.equal(broken.status, 2);
   assert.match(broken.stdout, /^<stdin>:1: line \d+: /);
 });
 

@@ -26,7 +26,8 @@ before(async () => {
   port = freePort();
   webhook = await startWebhookProcess(webhookArgs(), port, certDir);
   // The chart's own webhook configurations (Istio's selectors), pointed at the local process by URL.
-  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system',
+  // `auto`: these tests are about the discovered ranges (the chart's default is Istio's `*`).
+  const rendered = helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'global.proxy.includeIPRanges=auto',
     '--set', 'serverless.enabled=true', '--set', `serverless.url=https://127.0.0.1:${port}`, '--set', `serverless.caBundle=${webhook.caBundle}`,
     '--show-only', 'templates/crds.yaml', '--show-only', 'templates/webhook-configurations.yaml',
     '--show-only', 'templates/mesh-configmap.yaml', '--show-only', 'templates/sidecar-injector-configmap.yaml']);
@@ -133,7 +134,7 @@ test('the injector values follow the istio-sidecar-injector ConfigMap', async ()
   }, 10_000);
   assert.equal(JSON.parse(pod.metadata.annotations['meshgate.io/capture-ranges']).includeSource, 'values');
   // Back to auto for the tests after this one.
-  cp.kubectlOk(['apply', '-f', '-'], helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
+  cp.kubectlOk(['apply', '-f', '-'], helm(cp, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system', '--set', 'global.proxy.includeIPRanges=auto', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
 });
 
 test("the seed's ServiceEntries and VirtualService are accepted, on apply and on a server-side dry run", () => {
@@ -246,4 +247,33 @@ test('serverless mode renders a Knative Service with a minimum scale and URL web
   assert.match(rendered, /autoscaling\.knative\.dev\/min-scale: "1"/);
   assert.match(rendered, /url: https:\/\/meshgate\.example\.com\/inject/);
   assert.doesNotMatch(rendered, /kind: Deployment/);
+});
+
+test('Istio\'s injection annotations: the API server accepts the injected pod; a refused annotation is denied by name', () => {
+  const annotated = (name: string, annotations: Record<string, string>): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: 'default', annotations },
+    spec: { containers: [{ name: 'app', image: 'curlimages/curl', command: ['sleep', 'infinity'] }] } });
+  const out = JSON.parse(cp.kubectlOk(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], annotated('surface', {
+    'sidecar.istio.io/userVolume': '{"certs":{"secret":{"secretName":"egress-certs","optional":true}}}',
+    'sidecar.istio.io/userVolumeMount': '{"certs":{"mountPath":"/etc/certs","readOnly":true}}',
+    'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: true\nterminationDrainDuration: 10s\nproxyMetadata: {EXTRA: "1"}\n',
+    'readiness.status.sidecar.istio.io/periodSeconds': '5',
+    'prometheus.istio.io/merge-metrics': 'true',
+  }))) as Obj;
+  assert.deepEqual(containerNames(out), ['istio-proxy', 'app'], 'hold: the proxy first');
+  const proxy = (out.spec.containers as Obj[])[0] as Obj;
+  assert.ok(proxy.lifecycle.postStart.exec.command.length > 0);
+  assert.equal(proxy.readinessProbe.periodSeconds, 5);
+  assert.ok(proxy.startupProbe);
+  assert.deepEqual((out.spec.volumes as Obj[]).map((v) => v.name).filter((n) => n === 'certs' || n === 'istio-envoy'), ['istio-envoy', 'certs']);
+  assert.equal(out.metadata.annotations['prometheus.io/port'], '15090');
+
+  const none = JSON.parse(cp.kubectlOk(['apply', '--dry-run=server', '-o', 'json', '-f', '-'],
+    annotated('no-capture', { 'sidecar.istio.io/interceptionMode': 'NONE', 'status.sidecar.istio.io/port': '0' }))) as Obj;
+  assert.deepEqual(initNames(none), []);
+  assert.equal((none.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy')?.readinessProbe, undefined);
+
+  const refused = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], annotated('refused', { 'sidecar.istio.io/bootstrapOverride': 'custom' }));
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /metadata\.annotations\[sidecar\.istio\.io\/bootstrapOverride\]: Istio annotation not implemented by meshgate/);
 });

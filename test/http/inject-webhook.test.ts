@@ -2,6 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import jsonpatch from 'jsonpatch';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { review, samplePod } from '../helpers/pods.ts';
 import { startTestWebhook, type TestWebhook } from '../helpers/webhook.ts';
 import { MALFORMED_ENVELOPES, PASS_THROUGH, UID } from '../fixtures/admission-cases.ts';
@@ -101,4 +106,87 @@ test('unknown paths get a 404 Status', async () => {
   const res = await request(hook.url).post('/nope').ca(hook.ca).set('content-type', 'application/json').send('{}');
   assert.equal(res.status, 404);
   assert.equal(res.body.kind, 'Status');
+});
+
+// Values are checked once, at load (issue 9 defect 2): a bad file stops the start, a bad ConfigMap update keeps the
+// last good values, is logged and counted, and readiness says when no valid values were ever loaded.
+test('a bad --values file fails the start with the key path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshgate-values-'));
+  const file = join(dir, 'values.yaml');
+  writeFileSync(file, 'global:\n  proxy:\n    includeIPRanges: "10.0.0.0/99"\n');
+  const certDir = join(dir, 'certs');
+  await assert.rejects(startTestWebhook({ valuesFile: file, certDir }), /values\.yaml: global\.proxy\.includeIPRanges: invalid CIDR "10\.0\.0\.0\/99"/);
+  assert.equal(existsSync(certDir), false, 'nothing is done before the values load');
+});
+
+/** A fake API server serving one istio-sidecar-injector ConfigMap (list + watch, as client-node's informer asks). */
+async function fakeConfigMapApi(initialValues: string) {
+  let version = 1;
+  let values = initialValues;
+  const watches: ServerResponse[] = [];
+  const configMap = () => ({ apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system', resourceVersion: String(version) }, data: { values } });
+  const api = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/api/v1/namespaces/istio-system/configmaps') { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (url.searchParams.get('watch') === 'true') { res.flushHeaders(); watches.push(res); return; }
+    res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: String(version) }, items: [configMap()] }));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const dir = mkdtempSync(join(tmpdir(), 'meshgate-kubeconfig-'));
+  const kubeconfig = join(dir, 'config');
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    insecure-skip-tls-verify: true\n    server: http://127.0.0.1:${(api.address() as AddressInfo).port}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: c\n  context: {cluster: fake, user: u}\ncurrent-context: c\n`);
+  return {
+    kubeconfig,
+    update(next: string): void {
+      version += 1;
+      values = next;
+      for (const watch of watches) watch.write(`${JSON.stringify({ type: 'MODIFIED', object: configMap() })}\n`);
+    },
+    close(): void {
+      for (const watch of watches) watch.destroy();
+      api.closeAllConnections();
+      api.close();
+    },
+  };
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('ConfigMap values: bad from the start is not ready; a good update loads; a bad update keeps the last good values and is counted', async () => {
+  const api = await fakeConfigMapApi(JSON.stringify({ global: { proxy: { includeIPRanges: '10.0.0.0/99' } } }));
+  const hook2 = await startTestWebhook({ valuesConfigMap: 'istio-system/istio-sidecar-injector', kubeconfig: api.kubeconfig });
+  const get = (path: string) => request(hook2.url).get(path).ca(hook2.ca);
+  const includeOf = async (): Promise<string | undefined> => {
+    const res = await request(hook2.url).post('/inject').ca(hook2.ca).set('content-type', 'application/json').send(JSON.stringify(review(samplePod())));
+    const out = jsonpatch.apply_patch(samplePod(), JSON.parse(Buffer.from(res.body.response.patch, 'base64').toString()));
+    const args = out.spec?.initContainers?.find((c) => c.name === 'istio-init')?.args ?? [];
+    return args[args.indexOf('-i') + 1];
+  };
+  try {
+    const notReady = await get('/readyz');
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.text, /waiting for injector values/);
+    assert.match((await get('/metrics')).text, /meshgate_values_rejected_total 1/);
+
+    api.update(JSON.stringify({ global: { proxy: { includeIPRanges: '10.96.0.0/12' } } }));
+    await until('the good values to load', async () => (await get('/readyz')).status === 200);
+    assert.equal(await includeOf(), '10.96.0.0/12');
+
+    api.update(JSON.stringify({ global: { proxy: { includeIPRanges: '10.96.0.0/12', tracer: 'zipkin' } } }));
+    await until('the bad update to be counted', async () => /meshgate_values_rejected_total 2/.test((await get('/metrics')).text));
+    assert.equal((await get('/readyz')).status, 200, 'valid values are still in force');
+    assert.equal(await includeOf(), '10.96.0.0/12', 'the last good values stay');
+  } finally {
+    await hook2.webhook.close();
+    api.close();
+  }
 });

@@ -19,14 +19,16 @@ after(async () => {
   kubeconfig.cleanup();
 });
 
-test('a failed discovery injects * with the fallback reason in meshgate.io/capture-ranges', async () => {
+test('a failed discovery: auto would capture * (the fallback reason recorded in meshgate.io/capture-ranges)', async () => {
   const res = await request(hook.url).post('/inject').ca(hook.ca).set('content-type', 'application/json').send(JSON.stringify(review(samplePod())));
   assert.equal(res.body.response.allowed, true);
   const patch = JSON.parse(Buffer.from(res.body.response.patch, 'base64').toString()) as Array<{ path: string; value: Record<string, string> }>;
   const annotations = patch.find((op) => op.path === '/metadata/annotations')!.value;
   const capture = JSON.parse(annotations['meshgate.io/capture-ranges']!);
   assert.equal(capture.includeOutboundIPRanges, '*');
-  assert.match(capture.includeSource, /^fallback:no service range found \(ServiceCIDR: list servicecidrs: fetch failed \(ECONNREFUSED\)/);
+  assert.equal(capture.includeSource, 'values', 'the default value is Istio\'s "*"');
+  assert.equal(capture.autoIncludeOutboundIPRanges, '*');
+  assert.match(capture.autoSource, /^fallback:no service range found \(ServiceCIDR: list servicecidrs: fetch failed \(ECONNREFUSED\)/);
 });
 
 test('the failure is counted by reason on /metrics', async () => {

@@ -95,6 +95,22 @@ describe('meshgate init in a pod network namespace', { skip }, () => {
     assert.deepEqual(JSON.parse(result.body).original, { family: 6, address: topology.servers.httpbin.ipv6, port: 80 });
   });
 
+  test('--cleanup --dry-run (with or without other flags) prints what it would remove and removes nothing', () => {
+    // The chains a node running Istio holds: written with the system iptables, as istio-iptables would.
+    assert.equal(init('-i', '*', '-x', '').status, 0);
+    const before4 = natRules();
+    const before6 = natRules('ip6tables-save');
+    assert.match(before4, /^:ISTIO_OUTPUT /m);
+    for (const args of [['--cleanup', '--dry-run'], ['--dry-run', '--cleanup', '-i', '10.0.0.0/8'], ['--cleanup', '--dry-run', '-b', '*']]) {
+      const dry = init(...args);
+      assert.equal(dry.status, 0, `${args.join(' ')}: ${dry.stderr}`);
+      assert.match(dry.stdout, /^-X ISTIO_OUTPUT$/m, `${args.join(' ')} prints the removal`);
+      assert.match(dry.stderr, /dry run: nothing changed/);
+      assert.equal(natRules(), before4, `${args.join(' ')} left the IPv4 rules as they were`);
+      assert.equal(natRules('ip6tables-save'), before6, `${args.join(' ')} left the IPv6 rules as they were`);
+    }
+  });
+
   test('--cleanup removes every chain and jump, for both families', () => {
     assert.equal(init('--cleanup').status, 0);
     for (const save of ['iptables-save', 'ip6tables-save']) assert.doesNotMatch(natRules(save), /ISTIO_/);

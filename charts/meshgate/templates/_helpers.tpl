@@ -58,3 +58,44 @@ configurations (a second genCA call would produce a CA that does not match).
 {{- define "meshgate.tlsSecretName" -}}
 {{- if eq .Values.tls.mode "secret" -}}{{ required "tls.secretName is required with tls.mode=secret" .Values.tls.secretName }}{{- else -}}{{ include "meshgate.webhookName" . }}-tls{{- end -}}
 {{- end -}}
+
+{{/*
+The webhook hosted elsewhere, called by URL: "true" in webhook.url mode (a function behind its platform's HTTPS
+front, outside the cluster) and in the Knative mode (serverless.enabled); empty for the in-cluster Deployment.
+*/}}
+{{- define "meshgate.urlMode" -}}
+{{- if or .Values.webhook.url .Values.serverless.enabled }}true{{ end -}}
+{{- end -}}
+
+{{- /* Empty in url mode: the API server trusts its system roots, as for Cloud Run's and Function URLs' public certificates. */ -}}
+{{- define "meshgate.urlCaBundle" -}}
+{{- if .Values.webhook.url -}}
+{{ .Values.webhook.caBundle }}
+{{- else -}}
+{{ .Values.serverless.caBundle }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A webhook's clientConfig (root: the chart's context, path: /inject or /validate, caBundle). By URL: webhook.url, or
+the Knative route. A runtime that serves only its root (Knative Functions: webhook.urlPaths=false, or
+serverless.function=true) gets the root for both webhooks; the function routes each review by its kind.
+Otherwise the in-cluster Service.
+*/}}
+{{- define "meshgate.clientConfig" -}}
+{{- $v := .root.Values -}}
+{{- if $v.webhook.url }}
+url: {{ printf "%s%s" ($v.webhook.url | trimSuffix "/") (ternary .path "/" (ne $v.webhook.urlPaths false)) }}
+{{- else if $v.serverless.enabled }}
+url: {{ printf "%s%s" (required "serverless.url (the Knative route, https://…) is required with serverless.enabled" $v.serverless.url | trimSuffix "/") (ternary "/" .path (eq $v.serverless.function true)) }}
+{{- else }}
+service:
+  name: {{ include "meshgate.webhookName" .root }}
+  namespace: {{ .root.Release.Namespace }}
+  path: {{ .path }}
+  port: 443
+{{- end }}
+{{- if .caBundle }}
+caBundle: {{ .caBundle }}
+{{- end }}
+{{- end -}}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { applyRules, cleanupRules, detectBackend, families } from '../../iptables/apply.ts';
+import { applyRules, cleanupPlan, cleanupRules, detectBackend, families } from '../../iptables/apply.ts';
+import { command } from '../../iptables/backend.ts';
 import { renderRules } from '../../iptables/rules.ts';
 import { parseInitFlags, type InitFlags } from '../../iptables/settings.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -29,6 +30,16 @@ export function registerInit(program: Command): void {
     .action((opts: InitOpts) => {
       if (opts.cleanup) {
         const backend = detectBackend();
+        if (opts.dryRun) {
+          // --dry-run wins over every other flag: the current rules are read (iptables-save) and nothing is written.
+          for (const family of families(undefined)) {
+            const plan = cleanupPlan(backend, family);
+            const tool = command(backend.variant, family, 'restore');
+            process.stdout.write(plan === '' ? `# ${tool}: nothing of meshgate's to remove\n` : `# ${tool} --noflush\n${plan}`);
+          }
+          process.stderr.write(`meshgate init: dry run: nothing changed (iptables-${backend.variant}: ${backend.reason})\n`);
+          return;
+        }
         for (const family of families(undefined)) cleanupRules(backend, family);
         process.stderr.write(`meshgate init: removed the ISTIO_* nat chains (${backend.variant}: ${backend.reason})\n`);
         return;
@@ -39,7 +50,9 @@ export function registerInit(program: Command): void {
         process.exitCode = ExitCode.usage;
         return;
       }
+      for (const warning of parsed.warnings) process.stderr.write(`meshgate init: warning: ${warning}\n`);
       if (opts.dryRun) {
+        process.stderr.write('meshgate init: dry run: nothing changed\n');
         // Both families, labelled, so the output shows what ip6tables would get on a dual-stack pod.
         process.stdout.write(`# iptables-restore --noflush\n${renderRules(parsed.settings, 4)}`);
         process.stdout.write(`# ip6tables-restore --noflush\n${renderRules(parsed.settings, 6)}`);

@@ -17,6 +17,8 @@ interface ProxyFlags {
   bind?: string;
   telemetryFile?: string;
   drainSeconds: number;
+  dataplane: string;
+  snapshotFile?: string;
 }
 
 export function registerProxy(program: Command): void {
@@ -33,7 +35,11 @@ export function registerProxy(program: Command): void {
     .option('--bind <address>', 'address of the listeners, metrics and status servers (default: :: dual stack, else 0.0.0.0)')
     .option('--telemetry-file <file>', 'also write JSON telemetry events there, one per request or connection (default: none; the access log and metrics are always on)')
     .option('--drain-seconds <n>', 'on SIGTERM, how long open connections may finish', Number, 5)
+    .option('--dataplane <node|rust>', 'node: this process proxies; rust: compile the config to a snapshot file and run meshgate-proxy on it (MESHGATE_PROXY_BIN or dataplane/target/release/meshgate-proxy)', process.env['MESHGATE_DATAPLANE'] ?? 'node')
+    .option('--snapshot-file <file>', 'with --dataplane rust: where the compiled snapshot is written (default: a temporary file)')
     .action(async (opts: ProxyFlags) => {
+      if (opts.dataplane === 'rust') return runRustDataplane(opts);
+      if (opts.dataplane !== 'node') throw new Error(`--dataplane must be node or rust, got ${JSON.stringify(opts.dataplane)}`);
       // Loaded here, not at registration: other subcommands never pay for the proxy, prom-client or pino.
       const [{ fileFeed }, { kubernetesFeed }, { createLogger }, { originalDestination, originalDestinationAvailable }, { startProxy }, { createSink }] = await Promise.all([
         import('../../mesh/file-source.ts'),
@@ -69,4 +75,22 @@ export function registerProxy(program: Command): void {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** The Rust data plane: this process compiles and watches the config; meshgate-proxy serves the traffic. */
+async function runRustDataplane(opts: ProxyFlags): Promise<void> {
+  if (opts.telemetryFile !== undefined) throw new Error('--telemetry-file is not supported with --dataplane rust (the access log and metrics carry the same facts)');
+  const [{ fileFeed }, { kubernetesFeed }, { createLogger }, { dataplaneBinary, runDataplane }] = await Promise.all([
+    import('../../mesh/file-source.ts'),
+    import('../../mesh/k8s-source.ts'),
+    import('../../observability/logger.ts'),
+    import('../../snapshot/dataplane.ts'),
+  ]);
+  const logger = createLogger('proxy');
+  const args = ['--port', String(opts.port), '--inbound-port', String(opts.inboundPort), '--admin-port', String(opts.adminPort), '--status-port', String(opts.statusPort), '--metrics-port', String(opts.metricsPort)];
+  if (opts.bind !== undefined) args.push('--bind', opts.bind);
+  process.exitCode = await runDataplane({
+    binary: dataplaneBinary(), snapshotFile: opts.snapshotFile, args, namespace: process.env['POD_NAMESPACE'], logger,
+    feed: (store, report) => (opts.configDir ? fileFeed(opts.configDir, store, report) : kubernetesFeed(store, logger, opts.kubeconfig)),
+  });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ExitCode } from '../exit-codes.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -37,8 +38,9 @@ export function registerWebhook(program: Command): void {
         import('../../observability/logger.ts'),
       ]);
       const logger = createLogger('webhook');
+      const listenPort = opts.port ?? (opts.plainHttp ? port(process.env['PORT'] ?? '8080') : 9443);
       const webhook = await startWebhook({
-        port: opts.port ?? (opts.plainHttp ? port(process.env['PORT'] ?? '8080') : 9443),
+        port: listenPort,
         plainHttp: opts.plainHttp === true,
         host: opts.host,
         certDir: opts.certDir,
@@ -48,6 +50,14 @@ export function registerWebhook(program: Command): void {
         kubeconfig: opts.kubeconfig,
         discoverRanges: opts.discoverRanges ? { ttlMs: opts.rangesTtl * 1000 } : undefined,
         logger,
+      }).catch((error: unknown) => {
+        // Exit here rather than return a code: the certificate and ConfigMap watchers already started would keep a
+        // process that serves nothing alive (a port in use used to log EADDRINUSE and run on).
+        const failure = error as NodeJS.ErrnoException;
+        const listening = failure.syscall === 'listen';
+        const where = `${opts.host ?? '*'}:${listenPort}`;
+        process.stderr.write(`meshgate webhook: ${listening ? `cannot listen on ${where}: ${failure.code === 'EADDRINUSE' ? 'address already in use' : failure.message}` : failure.message}\n`);
+        process.exit(listening ? ExitCode.failed : ExitCode.usage);
       });
       const stop = (signal: string): void => {
         logger.info({ signal }, 'draining');

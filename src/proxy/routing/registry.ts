@@ -91,6 +91,11 @@ export function planFor(rp: RegistryPort, name: string | undefined): UpstreamPla
   if (entry.resolution === 'STATIC') {
     return { kind: 'static', endpoints: entry.endpoints.flatMap((e) => (e.address ? [{ address: e.address, port: endpointPort(e) }] : [])) };
   }
+  if (entry.resolution === 'DYNAMIC_DNS') {
+    // The name asked for (Host or SNI), resolved when asked: what Istio's dynamic forward proxy connects to.
+    const host = name ?? entry.hosts.find((h) => !h.startsWith('*'));
+    if (host) return { kind: 'dns', host, port: port.targetPort ?? port.number };
+  }
   if (entry.resolution === 'DNS' || entry.resolution === 'DNS_ROUND_ROBIN') {
     const endpoint = entry.endpoints.find((e) => e.address);
     if (endpoint?.address) return { kind: 'dns', host: endpoint.address, port: endpointPort(endpoint) };

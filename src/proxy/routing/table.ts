@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { hostMatches, type HostIndex } from '../../mesh/host-match.ts';
+import { hostMatches, wildcardShape, type HostIndex } from '../../mesh/host-match.ts';
 import type { MeshSnapshot } from '../../mesh/config-store.ts';
 import type { OutboundMode } from '../../mesh/mesh-config.ts';
 import type { MeshObject } from '../../mesh/objects.ts';
@@ -42,8 +42,18 @@ export function compileTable(snapshot: MeshSnapshot, options: CompileOptions = {
   };
 }
 
-/** The store's extra check: an object the compiler would reject (bad regex, bad duration) is never accepted. */
+/**
+ * The store's extra check: an object this data path cannot honour is never accepted, and the store logs why. A bad
+ * regex or duration; and a partial wildcard host (`*foo.com`), which admission accepts with a warning: Istio matches
+ * it as a suffix of the HTTP Host, this Node path (being replaced by the Rust one) does not. Skipping the entry here
+ * keeps /explain, compiled from the same store, in agreement with what this proxy does.
+ */
 export function routingProblem(item: MeshObject): string | undefined {
+  if (item.kind === 'ServiceEntry') {
+    const partial = item.object.spec.hosts.findIndex((h) => wildcardShape(h) === 'partial');
+    if (partial < 0) return undefined;
+    return `spec.hosts[${partial}]: partial wildcard ${JSON.stringify(item.object.spec.hosts[partial])} is not matched by the Node data path (Istio matches it as a suffix of the HTTP Host); the ServiceEntry is skipped`;
+  }
   if (item.kind !== 'VirtualService') return undefined;
   try {
     compileVirtualService(item.object);

@@ -6,7 +6,9 @@ import { samplePod } from '../../helpers/pods.ts';
 
 const enabled = defaultValues();
 const disabled = valuesFromDocument({ global: { proxy: { autoInject: 'disabled' } } }, 'test');
-const bogusPolicy = valuesFromDocument({ global: { proxy: { autoInject: 'sometimes' } } }, 'test');
+// Loading refuses such a policy (values-schema); built by hand to keep the handler's own rule covered.
+const bogusPolicy = defaultValues();
+bogusPolicy.global.proxy.autoInject = 'sometimes';
 const withSelectors = valuesFromDocument({
   sidecarInjectorWebhook: {
     neverInjectSelector: [{ matchExpressions: [{ key: 'openshift.io/build.name', operator: 'Exists' }] }, {}],
@@ -36,6 +38,9 @@ const cases: Array<{ name: string; pod: ReturnType<typeof samplePod>; namespace?
   { name: 'an empty selector in neverInjectSelector matches nothing', pod: samplePod(), values: withSelectors, expect: { inject: true, because: 'policy enabled' } },
   { name: 'an explicit opt-in beats neverInjectSelector', pod: samplePod({ labels: { 'openshift.io/build.name': 'b1', 'sidecar.istio.io/inject': 'true' } }), values: withSelectors, expect: { inject: true, because: 'sidecar.istio.io/inject=true' } },
   { name: 'alwaysInjectSelector injects under a disabled policy', pod: samplePod({ labels: { tier: 'edge' } }), values: valuesFromDocument({ global: { proxy: { autoInject: 'disabled' } }, sidecarInjectorWebhook: { alwaysInjectSelector: [{ matchLabels: { tier: 'edge' } }] } }, 't'), expect: { inject: true, because: 'alwaysInjectSelector' } },
+  { name: 'istio.io/rev=default is this injector', pod: samplePod({ labels: { 'istio.io/rev': 'default' } }), expect: { inject: true, because: 'policy enabled' } },
+  { name: 'istio.io/rev naming another revision is left to that revision', pod: samplePod({ labels: { 'istio.io/rev': 'canary' } }), expect: { inject: false, reason: 'RevisionMismatch' } },
+  { name: 'another revision wins even over an explicit opt-in', pod: samplePod({ labels: { 'istio.io/rev': '1-24', 'sidecar.istio.io/inject': 'true' } }), expect: { inject: false, reason: 'RevisionMismatch' } },
 ];
 
 for (const c of cases) {

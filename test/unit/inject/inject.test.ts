@@ -14,7 +14,7 @@ test('classic layout: istio-init after the user init containers, istio-proxy aft
   const { pod: out } = injectAndApply(pod);
   assert.deepEqual(names(out.spec?.initContainers), ['migrate', 'istio-init']);
   assert.deepEqual(names(out.spec?.containers), ['sleep', 'istio-proxy']);
-  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy']);
+  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
 });
 
 test('the init container carries istio-iptables flags with Istio defaults', () => {
@@ -56,11 +56,13 @@ test('status annotation, capture annotation and Istio labels are written', () =>
   const { pod: out } = injectAndApply(samplePod());
   const annotations = out.metadata?.annotations ?? {};
   assert.deepEqual(JSON.parse(annotations['sidecar.istio.io/status']!), {
-    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy'], imagePullSecrets: null, revision: 'default',
+    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'meshgate-token'], imagePullSecrets: null, revision: 'default',
   });
   assert.deepEqual(JSON.parse(annotations['meshgate.io/capture-ranges']!), {
-    includeOutboundIPRanges: '*', includeSource: 'default', excludeOutboundIPRanges: '', excludeSource: 'values',
+    includeOutboundIPRanges: '*', includeSource: 'values', excludeOutboundIPRanges: '', excludeSource: 'values',
+    autoIncludeOutboundIPRanges: '*', autoSource: 'default',
   });
+  assert.equal(annotations['sidecar.istio.io/interceptionMode'], 'REDIRECT');
   assert.equal(out.metadata?.labels?.['security.istio.io/tlsMode'], 'istio');
   assert.equal(out.metadata?.labels?.['service.istio.io/canonical-name'], 'sleep');
   assert.equal(out.metadata?.labels?.['service.istio.io/canonical-revision'], 'latest');
@@ -74,16 +76,17 @@ test('existing canonical labels are kept', () => {
   assert.equal(out.metadata?.labels?.['service.istio.io/canonical-revision'], 'v2');
 });
 
-const rangeCases: Array<{ name: string; annotations?: Record<string, string>; values?: Record<string, unknown>; cluster?: { include: string; source: string }; include: string; source: string; exclude?: string }> = [
-  { name: 'nothing set: capture everything', include: '*', source: 'default' },
+const rangeCases: Array<{ name: string; annotations?: Record<string, string>; values?: Record<string, unknown>; cluster?: { include: string; source: string }; include: string; source: string; exclude?: string; auto?: string }> = [
+  { name: 'nothing set: capture everything, as Istio (the default value is "*")', include: '*', source: 'values' },
+  { name: 'the default "*" beats the cluster ranges, which are only recorded', cluster: { include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' }, include: '*', source: 'values', auto: '10.96.0.0/12' },
   { name: 'values beat the default', values: { global: { proxy: { includeIPRanges: '10.0.0.1/24' } } }, include: '10.0.0.1/24', source: 'values' },
-  { name: 'values "auto" use the cluster ranges', cluster: { include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' }, include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' },
+  { name: 'values "auto" use the cluster ranges', values: { global: { proxy: { includeIPRanges: 'auto' } } }, cluster: { include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' }, include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' },
   { name: 'explicit values beat the cluster ranges', values: { global: { proxy: { includeIPRanges: '172.30.0.0/16' } } }, cluster: { include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' }, include: '172.30.0.0/16', source: 'values' },
   { name: 'the annotation beats the values', annotations: { 'traffic.sidecar.istio.io/includeOutboundIPRanges': '10.96.0.0/12,10.244.0.0/16' }, values: { global: { proxy: { includeIPRanges: '172.30.0.0/16' } } }, include: '10.96.0.0/12,10.244.0.0/16', source: 'annotation' },
   { name: 'an empty annotation means capture nothing', annotations: { 'traffic.sidecar.istio.io/includeOutboundIPRanges': '' }, cluster: { include: '10.96.0.0/12', source: 'discovery:ServiceCIDR' }, include: '', source: 'annotation' },
   { name: 'CIDRs pass through as written (host bits kept)', annotations: { 'traffic.sidecar.istio.io/includeOutboundIPRanges': '10.96.0.1/24' }, include: '10.96.0.1/24', source: 'annotation' },
   { name: 'IPv6 CIDRs are accepted', annotations: { 'traffic.sidecar.istio.io/includeOutboundIPRanges': '10.0.0.0/8,fd00::/8' }, include: '10.0.0.0/8,fd00::/8', source: 'annotation' },
-  { name: 'exclude from the annotation', annotations: { 'traffic.sidecar.istio.io/excludeOutboundIPRanges': '169.254.169.254/32' }, include: '*', source: 'default', exclude: '169.254.169.254/32' },
+  { name: 'exclude from the annotation', annotations: { 'traffic.sidecar.istio.io/excludeOutboundIPRanges': '169.254.169.254/32' }, include: '*', source: 'values', exclude: '169.254.169.254/32' },
 ];
 
 for (const c of rangeCases) {
@@ -94,6 +97,8 @@ for (const c of rangeCases) {
     assert.equal(argAfter(initOf(out), '-x'), c.exclude ?? '');
     const recorded = JSON.parse(out.metadata?.annotations?.['meshgate.io/capture-ranges'] ?? '{}') as Record<string, string>;
     assert.equal(recorded['includeSource'], c.source);
+    // What `auto` would capture is recorded whatever was chosen.
+    assert.equal(recorded['autoIncludeOutboundIPRanges'], c.auto ?? c.cluster?.include ?? '*');
   });
 }
 
@@ -113,12 +118,6 @@ for (const c of denyCases) {
     assert.ok(outcome.kind === 'deny' && outcome.errors.some((e) => e.field === c.field), JSON.stringify(outcome));
   });
 }
-
-test('an invalid values range names the values path', () => {
-  const values = valuesFromDocument({ global: { proxy: { excludeIPRanges: '*' } } }, 't');
-  const outcome = injectPod(samplePod(), { values, namespace: 'default' });
-  assert.ok(outcome.kind === 'deny' && outcome.errors[0]?.field === 'global.proxy.excludeIPRanges');
-});
 
 test('port annotations are re-serialised and passed as -b, -d, -o, -q', () => {
   const { pod: out } = injectAndApply(samplePod({ annotations: {
@@ -156,7 +155,7 @@ test('a pod carrying stale or duplicated sidecars comes out with exactly one of 
   const { pod: twice } = injectAndApply(stale);
   assert.deepEqual(names(twice.spec?.containers), ['sleep', 'istio-proxy']);
   assert.deepEqual(names(twice.spec?.initContainers), ['istio-init']);
-  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy']);
+  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
   assert.deepEqual(twice, once);
 });
 

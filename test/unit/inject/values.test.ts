@@ -48,3 +48,66 @@ test('image: hub/image:tag, or a full reference as is', () => {
   assert.equal(proxyImage(defaultValues()), 'docker.io/meshgate/meshgate:0.1.0');
   assert.equal(proxyImage(valuesFromDocument({ global: { proxy: { image: 'registry.local/mg:dev' } } }, 't')), 'registry.local/mg:dev');
 });
+
+const loadError = (document: unknown): string => {
+  try {
+    valuesFromDocument(document, 'f.yaml');
+  } catch (error) {
+    assert.ok(error instanceof ValuesError, String(error));
+    return error.message;
+  }
+  assert.fail('expected the values to be refused');
+};
+
+test('bad values are refused at load with the key path, not on the first pod (issue 9 defect 2)', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ global: { proxy: { includeIPRanges: '10.0.0.0/99' } } }, /^f\.yaml: global\.proxy\.includeIPRanges: invalid CIDR "10\.0\.0\.0\/99"/],
+    [{ global: { proxy: { excludeIPRanges: '*' } } }, /^f\.yaml: global\.proxy\.excludeIPRanges: "\*" is not allowed/],
+    [{ global: { proxy: { excludeInboundPorts: '80,99999' } } }, /global\.proxy\.excludeInboundPorts: invalid port "99999"/],
+    [{ global: { proxy: { statusPort: 70000 } } }, /global\.proxy\.statusPort: must be an integer from 0 to 65535/],
+    [{ global: { proxy: { autoInject: 'sometimes' } } }, /global\.proxy\.autoInject: must be one of enabled, disabled/],
+    [{ global: { proxy: { resources: { limits: { memory: '1GB' } } } } }, /global\.proxy\.resources: limits\.memory: invalid quantity/],
+    [{ global: { imagePullPolicy: 'Sometimes' } }, /global\.imagePullPolicy/],
+    [{ global: { proxy: { readinessPeriodSeconds: 0 } } }, /global\.proxy\.readinessPeriodSeconds/],
+  ];
+  for (const [document, expected] of cases) assert.match(loadError(document), expected);
+});
+
+test('every problem is reported at once, each with its path', () => {
+  const message = loadError({ global: { proxy: { includeIPRanges: 'x', statusPort: -1 } } });
+  assert.match(message, /global\.proxy\.includeIPRanges: .*; global\.proxy\.statusPort: /);
+});
+
+test('unknown keys are refused with the path and a hint (issue 9 defect 7)', () => {
+  assert.match(loadError({ global: { proxy: { includeIpRanges: '10.0.0.0/8' } } }),
+    /global\.proxy\.includeIpRanges: not a value meshgate implements; did you mean includeIPRanges\?/);
+  assert.match(loadError({ global: { proxy: { tracer: 'zipkin' } } }), /global\.proxy\.tracer: not a value meshgate implements \(known here: image, /);
+  assert.match(loadError({ pilot: { enabled: true } }), /^f\.yaml: pilot: not a value meshgate implements/);
+  assert.match(loadError({ revision: 'canary' }), /^f\.yaml: revision: /);
+});
+
+test('rewriteAppHTTPProbe true is refused at load with the reason; the default (false) loads', () => {
+  assert.match(loadError({ sidecarInjectorWebhook: { rewriteAppHTTPProbe: true } }), /rewriteAppHTTPProbe: meshgate does not rewrite application HTTP probes/);
+  assert.equal(defaultValues().sidecarInjectorWebhook.rewriteAppHTTPProbe, false);
+});
+
+test('meshConfig.defaultConfig is checked as a ProxyConfig at load', () => {
+  assert.match(loadError({ meshConfig: { defaultConfig: { tracing: {} } } }), /meshConfig\.defaultConfig: tracing: ProxyConfig field not implemented/);
+  assert.equal(valuesFromDocument({ meshConfig: { defaultConfig: { holdApplicationUntilProxyStarts: true } } }, 't').meshConfig.defaultConfig['holdApplicationUntilProxyStarts'], true);
+});
+
+test('an Istio ConfigMap\'s injection template is refused (meshgate builds the sidecar itself)', () => {
+  assert.throws(() => valuesFromDocument({ kind: 'ConfigMap', data: { config: 'policy: enabled\ntemplate: |\n  containers: []\n', values: '{}' } }, 'cm'),
+    /cm: data\.config\.template: not read by meshgate/);
+});
+
+test('the default includeIPRanges is "*", as Istio; "auto", "", "*" and CIDRs with host bits load', () => {
+  assert.equal(defaultValues().global.proxy.includeIPRanges, '*');
+  for (const value of ['auto', '', '*', '10.0.0.1/24', '10.0.0.0/8,fd00::/8']) {
+    assert.equal(valuesFromDocument({ global: { proxy: { includeIPRanges: value } } }, 't').global.proxy.includeIPRanges, value);
+  }
+});
+
+test('status port 0 loads (it disables the status port, as Istio)', () => {
+  assert.equal(valuesFromDocument({ global: { proxy: { statusPort: 0 } } }, 't').global.proxy.statusPort, 0);
+});

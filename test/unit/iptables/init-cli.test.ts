@@ -25,3 +25,12 @@ test('meshgate init refuses bad flags with exit code 2 and names each', () => {
   assert.match(result.stderr, /-x: invalid CIDR "\*"/);
   assert.equal(result.stdout, '');
 });
+
+test('meshgate init -i with host bits: the rule carries the CIDR as written, stderr says which network it matches', () => {
+  const result = runMeshgate(['init', '-i', '10.0.0.1/24', '-x', '10.0.0.7/30', '--dry-run']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /^-A ISTIO_OUTPUT -d 10\.0\.0\.1\/24 -j ISTIO_REDIRECT$/m);
+  assert.match(result.stdout, /^-A ISTIO_OUTPUT -d 10\.0\.0\.7\/30 -j RETURN$/m);
+  assert.match(result.stderr, /^meshgate init: warning: -i: 10\.0\.0\.1\/24 has host bits set: it is used as written and matches the network 10\.0\.0\.0\/24$/m);
+  assert.match(result.stderr, /^meshgate init: warning: -x: 10\.0\.0\.7\/30 has host bits set: .* 10\.0\.0\.4\/30$/m);
+});

@@ -45,3 +45,16 @@ test('the iptables version line names the variant', () => {
   assert.equal(variantOfVersion('iptables v1.8.7 (legacy)'), 'legacy');
   assert.equal(variantOfVersion('iptables v1.4.21'), undefined);
 });
+
+test('-i/-x CIDRs with host bits are valid, kept as written, and each gives a warning naming the flag and the network', () => {
+  const parsed = parseInitFlags({ includeIpRanges: '10.0.0.1/24,10.8.0.0/16', excludeIpRanges: 'fd00::1/64' });
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.settings.includeCidrs.map((c) => `${c.address}/${c.prefix}`), ['10.0.0.1/24', '10.8.0.0/16']);
+  assert.deepEqual(parsed.warnings, [
+    '-i: 10.0.0.1/24 has host bits set: it is used as written and matches the network 10.0.0.0/24',
+    '-x: fd00::1/64 has host bits set: it is used as written and matches the network fd00::/64',
+  ]);
+  const clean = parseInitFlags({ includeIpRanges: '10.0.0.0/24' });
+  assert.ok(clean.ok);
+  assert.deepEqual(clean.warnings, []);
+});

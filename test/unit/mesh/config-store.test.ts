@@ -15,7 +15,8 @@ test('objects from several files and documents make one snapshot; unrelated kind
 
 const invalid: Array<{ name: string; value: unknown }> = [
   { name: 'no hosts', value: entry([]) },
-  { name: 'a partial wildcard host', value: entry(['*foo.com']) },
+  { name: 'a wildcard inside the name (Istio refuses it)', value: entry(['a.*.com']) },
+  { name: 'DYNAMIC_DNS with addresses (Istio refuses them)', value: { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'e' }, spec: { hosts: ['*.x.example'], addresses: ['10.0.0.1'], resolution: 'DYNAMIC_DNS', ports: [{ number: 80, name: 'http' }] } } },
   { name: 'a port that is not a number', value: { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'e' }, spec: { hosts: ['x'], ports: [{ number: 'eighty', name: 'http' }] } } },
   { name: 'an unknown mesh mode', value: mesh('outboundTrafficPolicy: {mode: SOMETIMES}') },
 ];
@@ -35,7 +36,7 @@ for (const c of invalid) {
 test('an invalid object never seen before is skipped', () => {
   const problems: StoreProblem[] = [];
   const store = new ConfigStore((p) => problems.push(p));
-  store.replaceAll([{ source: 'f', values: [entry(['*bad.com'])], broken: false }]);
+  store.replaceAll([{ source: 'f', values: [entry(['bad.*.com'])], broken: false }]);
   assert.equal(store.snapshot().serviceEntries.length, 0);
   assert.match(problems[0]!.message, /skipped/);
 });
@@ -49,4 +50,13 @@ test('a file that fails to parse keeps the objects it held; a removed object dis
 
 test('the mesh config defaults to ALLOW_ANY when no ConfigMap is present', () => {
   assert.equal(new ConfigStore(() => undefined).snapshot().mesh.outboundTrafficPolicy.mode, 'ALLOW_ANY');
+});
+
+test('what admission accepts, the file source accepts: resolution DYNAMIC_DNS and a partial wildcard host', () => {
+  const problems: StoreProblem[] = [];
+  const store = new ConfigStore((p) => problems.push(p));
+  const dynamic = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'dyn' }, spec: { hosts: ['*.dyn.example'], resolution: 'DYNAMIC_DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] } };
+  store.replaceAll([{ source: 'f', values: [dynamic, entry(['*foo.com', 'a.example'], 'partial')], broken: false }]);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(store.snapshot().serviceEntries.map((e) => [e.metadata.name, e.spec.resolution ?? 'NONE']), [['dyn', 'DYNAMIC_DNS'], ['partial', 'NONE']]);
 });

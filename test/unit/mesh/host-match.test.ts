@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostIndex, hostMatches, normalizeHost } from '../../../src/mesh/host-match.ts';
+import { HostIndex, hostMatches, normalizeHost, wildcardShape, type WildcardShape } from '../../../src/mesh/host-match.ts';
 import { parseDurationMs } from '../../../src/mesh/duration.ts';
 
 const matches: Array<[string, string, boolean]> = [
@@ -47,3 +47,11 @@ for (const [input, expected] of durations) {
     assert.equal(parseDurationMs(input), expected);
   });
 }
+
+test('wildcard shapes: where admission allows a "*" (partial only glued to the first label), and where it refuses one', () => {
+  const shapes: Array<[string, WildcardShape]> = [
+    ['api.example.com', 'none'], ['*', 'all'], ['*.example.com', 'labels'], ['*foo.com', 'partial'], ['*-foo.com', 'partial'],
+    ['a.*.com', 'invalid'], ['foo*.com', 'invalid'], ['*.*.com', 'invalid'], ['*.', 'invalid'], ['**.com', 'invalid'],
+  ];
+  for (const [host, shape] of shapes) assert.equal(wildcardShape(host), shape, host);
+});

@@ -116,3 +116,19 @@ test('an invalid address in a ServiceEntry is skipped, the valid ones still matc
   assert.equal(decideTcp(compiled, '10.4.0.7', 6379).allowed, true);
   assert.equal(decideTcp(compiled, '10.0.0.1', 6379).allowed, false);
 });
+
+test('DYNAMIC_DNS: the Node path connects to the DNS answer for the name asked for, as the snapshot says', () => {
+  const dynamic = compileTable(snapshot('REGISTRY_ONLY', [se('dyn', { hosts: ['*.dyn.example'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }, { number: 443, name: 'tls', protocol: 'TLS', targetPort: 8443 }], resolution: 'DYNAMIC_DNS' })]));
+  const http = decideHttp(dynamic, 'a.dyn.example', 80, '1.2.3.4');
+  assert.ok(http.allowed, http.reason);
+  assert.deepEqual(http.plan, { kind: 'dns', host: 'a.dyn.example', port: 80 });
+  const tls = decideTls(dynamic, 'b.dyn.example', 443, '1.2.3.4');
+  assert.ok(tls.allowed, tls.reason);
+  assert.deepEqual(tls.plan, { kind: 'dns', host: 'b.dyn.example', port: 8443 });
+});
+
+test('a partial wildcard ServiceEntry host is refused by the Node path with the reason (the store logs it)', () => {
+  const entry = se('partial', { hosts: ['a.example', '*foo.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] });
+  assert.match(routingProblem({ kind: 'ServiceEntry', key: 'k', object: entry }) ?? '', /^spec\.hosts\[1\]: partial wildcard "\*foo\.com" is not matched by the Node data path/);
+  assert.equal(routingProblem({ kind: 'ServiceEntry', key: 'k', object: se('fine', { hosts: ['*.foo.com'], ports: [] }) }), undefined);
+});
