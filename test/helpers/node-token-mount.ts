@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 type Obj = Record<string, any>;
 export const TOKEN_MOUNT_WEBHOOK = 'zz-node-test-api-credentials';
+/** A namespace with this label gets meshgate's injection alone (to see what the injector itself mounts). */
+export const NO_STAND_IN_LABEL = 'node-test.meshgate.local/no-credentials-stand-in';
 
 function patchFor(pod: Obj): Obj[] {
   const containers = (pod.spec?.containers ?? []) as Obj[];
@@ -57,7 +59,7 @@ export function tokenMountWebhookConfiguration(port: number, caBundle: string): 
       reinvocationPolicy: 'IfNeeded',
       clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle },
       rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
-      namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' } },
+      namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' }, matchExpressions: [{ key: NO_STAND_IN_LABEL, operator: 'DoesNotExist' }] },
     }],
   });
 }
