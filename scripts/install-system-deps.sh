@@ -16,6 +16,18 @@ need python3 python3
 need wrk wrk
 need nginx nginx-light
 need haproxy haproxy
+# A real node in the e2e suite (test/cluster/node-up.sh): containerd + runc, the CNI bridge plugin, the kubelet's
+# host tools, a static C compiler for the pause image and busybox-static for the sleep image (test/images/).
+need containerd containerd
+need runc runc
+[ -x /usr/lib/cni/bridge ] || needed+=(containernetworking-plugins)
+need conntrack conntrack
+need socat socat
+need ebtables ebtables
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || needed+=(busybox-static)
+need gcc gcc
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || needed+=(libc6-dev)
+need file file
 # aws-lambda-ric (devDependency for the serverless e2e suite and bench) builds curl and aws-lambda-cpp from source in
 # its npm preinstall: cmake and the autotools.
 need cmake cmake

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the real Kubernetes control plane used by meshgate's end-to-end tests
-# (kube-apiserver, kube-controller-manager, kubectl, etcd, helm) from the
-# published Go modules pinned in test/cluster/go.mod.
+# (kube-apiserver, kube-controller-manager, kubectl, etcd, helm) and the node
+# (kubelet, kube-scheduler) from the published Go modules pinned in
+# test/cluster/go.mod.
 #
 # Output: ${MESHGATE_BIN_CACHE:-$HOME/.cache/meshgate-bin}/<k8s-version>/
 # The folder is printed as the last (and only) line on stdout; progress goes
@@ -29,7 +30,8 @@ if [[ -z "$GO" ]]; then
 fi
 
 # --- versions, read from go.mod -----------------------------------------------
-modver() { awk -v m="$1" '$1==m && $2 ~ /^v/ {print $2; exit}' go.mod; }
+modver_in() { awk -v m="$2" '($1==m && $2 ~ /^v/) || ($1=="require" && $2==m) {print ($1=="require" ? $3 : $2); exit}' "$1"; }
+modver() { modver_in go.mod "$1"; }
 K8S_VERSION="$(modver k8s.io/kubernetes)"
 HELM_VERSION="$(modver helm.sh/helm/v3)"
 ETCD_VERSION="$(modver go.etcd.io/etcd/server/v3)"
@@ -42,6 +44,12 @@ STAGING_VERSION="v0.${K8S_VERSION#v*.}"
 CACHE_ROOT="${MESHGATE_BIN_CACHE:-$HOME/.cache/meshgate-bin}"
 OUT="$CACHE_ROOT/$K8S_VERSION"
 BINS=(kube-apiserver kube-controller-manager kubectl etcd helm)
+# The node's binaries come from the same k8s.io/kubernetes module. They have a
+# module of their own (node/go.mod: the kubelet needs modules the control plane
+# does not) and a stamp of their own (.stamp-node), so adding them to a cache
+# folder built before they existed builds just these two and keeps the five above.
+NODE_BINS=(kubelet kube-scheduler)
+NODE_PKGS=(k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler)
 
 # Fixed build date (the release's commit time) keeps the binaries reproducible.
 BUILD_DATE="2026-07-22T18:07:38Z"
@@ -62,11 +70,18 @@ LDFLAGS+=" -X $HPKG/pkg/chartutil.k8sVersionMajor=$K8S_MAJOR -X $HPKG/pkg/chartu
 
 # The stamp ties the cache folder to exactly these inputs.
 STAMP="$( { cat go.mod go.sum; echo "$LDFLAGS"; "$GO" env GOOS GOARCH; } | sha256sum | cut -c1-32)"
+NODE_STAMP="$( { cat node/go.mod node/go.sum; echo "$LDFLAGS"; "$GO" env GOOS GOARCH; } | sha256sum | cut -c1-32)"
+[[ "$(modver_in node/go.mod k8s.io/kubernetes)" == "$K8S_VERSION" ]] || { log "node/go.mod must require k8s.io/kubernetes $K8S_VERSION"; exit 1; }
 
-have_all() {
+have_control_plane() {
   [[ -f "$OUT/.stamp" && "$(cat "$OUT/.stamp")" == "$STAMP" ]] || return 1
   local b; for b in "${BINS[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
 }
+have_node() {
+  [[ -f "$OUT/.stamp-node" && "$(cat "$OUT/.stamp-node")" == "$NODE_STAMP" ]] || return 1
+  local b; for b in "${NODE_BINS[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
+}
+have_all() { have_control_plane && have_node; }
 
 if have_all; then echo "$OUT"; exit 0; fi
 
@@ -91,17 +106,37 @@ start=$(date +%s)
 export CGO_ENABLED=0
 export GOFLAGS="-mod=readonly -buildvcs=false"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-nice -n "${MESHGATE_BUILD_NICE:-10}" "$GO" build -trimpath -ldflags="$LDFLAGS" -o "$TMP/" \
+gobuild() { nice -n "${MESHGATE_BUILD_NICE:-10}" "$GO" build -trimpath -ldflags="$LDFLAGS" -o "$TMP/" "$@" >&2; }
+build_node() { (cd node && gobuild "${NODE_PKGS[@]}"); }
+
+if have_control_plane; then
+  # Only the node's binaries are missing or stale: build them next to the
+  # cached control plane, which stays as it is.
+  log "control plane cached; building ${NODE_BINS[*]}"
+  build_node
+  for b in "${NODE_BINS[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
+  for b in "${NODE_BINS[@]}"; do mv -f "$TMP/$b" "$OUT/$b"; done
+  echo "$NODE_STAMP" > "$OUT/.stamp-node"
+  rm -rf "$TMP"
+  trap - EXIT
+  log "built ${NODE_BINS[*]} in $(( $(date +%s) - start ))s"
+  echo "$OUT"
+  exit 0
+fi
+
+gobuild \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kubectl \
   helm.sh/helm/v3/cmd/helm \
-  go.etcd.io/etcd/server/v3 >&2
+  go.etcd.io/etcd/server/v3
+build_node
 # The etcd server module's main package is the module root; go names that
 # binary "server" (the element before the /v3 major-version suffix).
 for n in server v3; do [[ -x "$TMP/$n" ]] && mv "$TMP/$n" "$TMP/etcd" && break; done
-for b in "${BINS[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
+for b in "${BINS[@]}" "${NODE_BINS[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
 echo "$STAMP" > "$TMP/.stamp"
+echo "$NODE_STAMP" > "$TMP/.stamp-node"
 {
   echo "kubernetes $K8S_VERSION"
   echo "k8s.io staging modules $STAGING_VERSION"

@@ -217,6 +217,9 @@ issue admin "/O=system:masters/CN=meshgate-admin" clientAuth
 issue kcm "/CN=system:kube-controller-manager" clientAuth
 issue kcm-serving "/CN=kube-controller-manager" serverAuth "IP:127.0.0.1,DNS:localhost"
 issue front-proxy-client "/CN=front-proxy-client" clientAuth "" front-proxy-ca
+# The API server's client cert for kubelets (logs, exec): node-up.sh's kubelet
+# trusts this CA and authorizes the user through the API server.
+issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
 log "generated PKI in $PKI"
 
 APISERVER_URL="https://127.0.0.1:$APISERVER_PORT"
@@ -299,6 +302,10 @@ start kube-apiserver "$DIR/kube-apiserver.log" "$BIN/kube-apiserver" \
   --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
   --proxy-client-key-file="$PKI/front-proxy-client.key" \
   --endpoint-reconciler-type=none \
+  --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+  --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+  --kubelet-certificate-authority="$PKI/ca.crt" \
+  --kubelet-preferred-address-types=InternalIP \
   --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,DefaultTolerationSeconds,ResourceQuota,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook \
   --allow-privileged=true \
   --profiling=false \
