@@ -1,7 +1,7 @@
 import { Annotation, Injected, PROXY_UID, ProxyPort } from '../istio/keys.ts';
 import type { Container, StringMap, Volume } from '../k8s/types.ts';
 import type { CaptureSettings } from './capture.ts';
-import type { SidecarOptions } from './pod-options.ts';
+import type { SidecarOptions, VolumeMount } from './pod-options.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import type { InjectorValues, Resources } from './values.ts';
 import { sidecarWiring, wireContainer } from '../control/sidecar-wiring.ts';
@@ -118,6 +118,25 @@ function startupProbe(options: SidecarOptions): Record<string, unknown> {
     timeoutSeconds: 3,
     failureThreshold: options.startupProbe.failureThreshold,
   };
+}
+
+/** Where the ServiceAccount admission plugin mounts the pod's API token. */
+export const API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The pod's API-token mount, as an application container has it. Kubernetes' ServiceAccount admission plugin runs
+ * before the mutating webhooks, so it never mounts the token into the containers a webhook adds (a real kubelet
+ * showed it: istio-proxy found no in-cluster credentials); the proxy shares the app's mount instead. Undefined when
+ * the pod opted out (automountServiceAccountToken: false) or no container has it.
+ */
+export function apiTokenMount(containers: Container[]): VolumeMount | undefined {
+  for (const container of containers) {
+    if (container.name === Injected.proxyContainer) continue;
+    const mounts = Array.isArray(container['volumeMounts']) ? (container['volumeMounts'] as Array<Record<string, unknown>>) : [];
+    const found = mounts.find((m) => m['mountPath'] === API_TOKEN_MOUNT_PATH && typeof m['name'] === 'string');
+    if (found) return { name: found['name'] as string, mountPath: API_TOKEN_MOUNT_PATH, readOnly: true };
+  }
+  return undefined;
 }
 
 export function buildSidecarParts(

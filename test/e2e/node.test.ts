@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, freePort, helm, startWebhookProcess, type WebhookProcess } from '../helpers/control-plane.ts';
 import { containerPid, nodeUnavailableReason, startNodeCluster, type NodeCluster } from '../helpers/node.ts';
-import { NO_STAND_IN_LABEL, startTokenMountWebhook, tokenMountWebhookConfiguration } from '../helpers/node-token-mount.ts';
 
 const skip = nodeUnavailableReason();
 const STANDIN = `const [ip, log] = process.argv.slice(1);
@@ -26,7 +25,6 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   let webhook: WebhookProcess;
   let standin: ChildProcess | undefined;
   let standinLog: string;
-  let tokenMount: ChildProcess | undefined;
   let work: string;
   let pod: Obj;
   const standinRequests = (): string[] => readFileSync(standinLog, 'utf8').split('\n').filter(Boolean);
@@ -66,9 +64,6 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
       '--set', 'global.proxy.includeIPRanges=*',
       '--show-only', 'templates/crds.yaml', '--show-only', 'templates/webhook-configurations.yaml', '--show-only', 'templates/rbac.yaml',
       '--show-only', 'templates/mesh-configmap.yaml', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
-    const tokenPort = freePort();
-    tokenMount = await startTokenMountWebhook(webhook.certDir, tokenPort);
-    node.kubectlOk(['apply', '-f', '-'], tokenMountWebhookConfiguration(tokenPort, webhook.caBundle));
     node.kubectlOk(['create', 'namespace', 'mesh']);
     node.kubectlOk(['label', 'namespace', 'mesh', 'istio-injection=enabled']);
     node.kubectlOk(['create', 'serviceaccount', 'sleep', '-n', 'mesh']);
@@ -96,7 +91,6 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   after(async () => {
     process.stdout.write(`# node timings (ms): ${JSON.stringify(timings)}\n`);
     await webhook?.stop();
-    tokenMount?.kill('SIGKILL');
     standin?.kill('SIGKILL');
     node?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -118,11 +112,11 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
     assert.equal(pod.spec.nodeName, node.nodeName);
   });
 
-  test('the injected istio-proxy mounts API credentials of its own (the stand-in webhook is what gives it them here)', {
-    todo: "meshgate's injector mounts no API-server token into istio-proxy, whose proxy reads the API; the ServiceAccount plugin ran before it (test/helpers/node-token-mount.ts)",
-  }, () => {
+  // The ServiceAccount admission plugin ran before the webhook, so istio-proxy has the token only if the injector
+  // shares the app's mount with it.
+  test("the injected istio-proxy shares the app's API-token mount", () => {
     node.kubectlOk(['create', 'namespace', 'mesh-plain']);
-    node.kubectlOk(['label', 'namespace', 'mesh-plain', 'istio-injection=enabled', `${NO_STAND_IN_LABEL}=true`]);
+    node.kubectlOk(['label', 'namespace', 'mesh-plain', 'istio-injection=enabled']);
     const admitted = JSON.parse(node.kubectlOk(['create', '-n', 'mesh-plain', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify({
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' },
       spec: { containers: [{ name: 'sleep', image: 'meshgate.local/sleep:1', imagePullPolicy: 'Never' }] },

@@ -196,3 +196,17 @@ test('malformed pod shapes are denied with a field path', () => {
     assert.ok(outcome.kind === 'deny' && outcome.errors.some((e) => e.field === field), `${field}: ${JSON.stringify(outcome)}`);
   }
 });
+
+// The ServiceAccount admission plugin mounts the API token before the webhooks run, so the containers a webhook adds
+// never get it (seen under a real kubelet: the proxy found no in-cluster credentials and restarted).
+test("istio-proxy shares the app's API-token mount; none when the pod has none", () => {
+  const tokenPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const pod = samplePod({ spec: { containers: [{ name: 'sleep', image: 'curl', volumeMounts: [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }] }] } });
+  const { pod: out } = injectAndApply(pod);
+  const mounts = proxyOf(out)?.['volumeMounts'] as Array<{ name: string; mountPath: string }>;
+  assert.deepEqual(mounts.filter((m) => m.mountPath === tokenPath), [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }]);
+  const { pod: again } = injectAndApply(out);
+  assert.equal((proxyOf(again)?.['volumeMounts'] as Array<{ mountPath: string }>).filter((m) => m.mountPath === tokenPath).length, 1);
+  const { pod: bare } = injectAndApply(samplePod());
+  assert.ok(!(proxyOf(bare)?.['volumeMounts'] as Array<{ mountPath: string }>).some((m) => m.mountPath === tokenPath));
+});
