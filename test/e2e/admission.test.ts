@@ -246,7 +246,9 @@ test('serverless mode renders a Knative Service with a minimum scale and URL web
   assert.match(rendered, /kind: Service\napiVersion: serving\.knative\.dev\/v1|apiVersion: serving\.knative\.dev\/v1\nkind: Service/);
   assert.match(rendered, /autoscaling\.knative\.dev\/min-scale: "1"/);
   assert.match(rendered, /url: https:\/\/meshgate\.example\.com\/inject/);
-  assert.doesNotMatch(rendered, /kind: Deployment/);
+  // meshgate control stays a Deployment: it is always on, also when the webhook is serverless.
+  const webhookDocs = rendered.split(/^---$/m).filter((d) => !d.includes('# Source: meshgate/templates/control'));
+  assert.ok(!webhookDocs.some((d) => /kind: Deployment/.test(d)), 'no webhook Deployment in serverless mode');
 });
 
 test('Istio\'s injection annotations: the API server accepts the injected pod; a refused annotation is denied by name', () => {
