@@ -28,7 +28,7 @@ need ebtables ebtables
 need gcc gcc
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || needed+=(libc6-dev)
 need file file
-# aws-lambda-ric (optional dependency, for the serverless e2e suite and bench) builds curl and aws-lambda-cpp from source in
+# aws-lambda-ric (test/serverless/lambda-client, for the serverless e2e suite and bench) builds curl and aws-lambda-cpp from source in
 # its npm preinstall: cmake and the autotools.
 need cmake cmake
 need autoreconf autoconf

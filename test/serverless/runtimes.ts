@@ -64,6 +64,16 @@ export function emulatorBinary(): string {
   return emulator;
 }
 
+let lambdaClient: string | undefined;
+/**
+ * aws-lambda-ric's entry, installed (or found) by install-lambda-client.sh apart from the project's dependencies:
+ * its install compiles native code that needs cmake and the autotools. Throws with the script's reason otherwise.
+ */
+export function lambdaClientEntry(): string {
+  lambdaClient ??= execFileSync('bash', [resolve('test/serverless/install-lambda-client.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 }).trim();
+  return lambdaClient;
+}
+
 /** Children of a pid (the Node runtime client the emulator starts). */
 function childPids(pid: number): number[] {
   try {
@@ -94,7 +104,7 @@ export function startRuntime(name: RuntimeName, options: RuntimeOptions): Runnin
   const handlerName = `${basename(module).replace(/\.m?js$/, '')}.handler`;
   const { child, logs } = spawnLogged(emulatorBinary(), [
     '--runtime-interface-emulator-address', `127.0.0.1:${options.port}`, '--runtime-api-address', `127.0.0.1:${runtimeApiPort}`,
-    '--log-level', 'error', NODE, resolve('node_modules/aws-lambda-ric/index.mjs'), handlerName,
+    '--log-level', 'error', NODE, lambdaClientEntry(), handlerName,
   ], { ...base, LAMBDA_TASK_ROOT: dirname(module), _HANDLER: handlerName, AWS_LAMBDA_FUNCTION_TIMEOUT: '10' });
   return {
     name, url, injectPath: '/2015-03-31/functions/function/invocations', process: child, logs,
