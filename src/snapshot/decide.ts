@@ -209,7 +209,11 @@ function tcpMatches(m: TcpMatch, input: DecisionInput): boolean {
 
 /** Weighted choice: `random × total`, walking the list subtracting weights. */
 export function pickWeighted<T extends { weight: number }>(list: T[], random: number): T | undefined {
-  const total = list.reduce((sum, d) => sum + d.weight, 0);
+  return pickWeightedOfTotal(list, list.reduce((sum, d) => sum + d.weight, 0), random);
+}
+
+/** The same walk with the total known in advance (a compiled route keeps it); `random` in [0, 1) is injected. */
+export function pickWeightedOfTotal<T extends { weight: number }>(list: T[], total: number, random: number): T | undefined {
   if (list.length <= 1 || total <= 0) return list[0];
   let point = random * total;
   for (const d of list) {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HeaderOperations } from '../../mesh/resources.ts';
-import type { CompiledHttpMatch, CompiledHttpRoute, CompiledVirtualService, WeightedDestination } from './virtual-services.ts';
+import type { CompiledHttpMatch, CompiledHttpRoute, CompiledVirtualService } from './virtual-services.ts';
 
 /** What a route match looks at. `path` includes the query string; matchers see the path without it. */
 export interface RouteRequest {
@@ -44,16 +44,8 @@ export function selectHttpRoute(vs: CompiledVirtualService, r: RouteRequest): { 
   return undefined;
 }
 
-/** Weighted choice; `random` in [0, 1) is injected so tests can pin it. */
-export function pickDestination<T extends Pick<WeightedDestination, 'weight'>>(list: T[], total: number, random: number): T | undefined {
-  if (list.length <= 1 || total <= 0) return list[0];
-  let point = random * total;
-  for (const d of list) {
-    if (point < d.weight) return d;
-    point -= d.weight;
-  }
-  return list[list.length - 1];
-}
+/** Weighted choice, the snapshot decision's own walk (one implementation for both data paths). */
+export { pickWeightedOfTotal as pickDestination } from '../../snapshot/decide.ts';
 
 /** Applies set/add/remove to a header object in place (names compared without case). */
 export function applyHeaderOps(headers: Record<string, string | string[] | number | undefined>, ops: HeaderOperations | undefined): void {
