@@ -17,6 +17,8 @@ export const TOKEN_FILE = `${TOKEN_DIR}/token`;
 export const CONTROL_ADDRESS_VALUE = 'global.meshgate.controlAddress';
 /** Optional PEM CA bundle (base64) the sidecar verifies the control plane's certificate with. */
 export const CONTROL_CA_VALUE = 'global.meshgate.controlCaBundle';
+/** https://HOST[:PORT], optionally with a trailing slash: the one check of the address (the chart's schema has its twin). */
+export const CONTROL_ADDRESS_PATTERN = /^https:\/\/[^\s/]+(:\d{1,5})?\/?$/;
 export const DEFAULT_CONTROL_ADDRESS = 'https://meshgate-control.istio-system.svc:15012';
 
 /** The environment variables the sidecar reads. */
@@ -45,7 +47,7 @@ function valueAt(values: unknown, path: string): unknown {
  */
 export function sidecarWiring(values: unknown): SidecarWiring {
   const address = valueAt(values, CONTROL_ADDRESS_VALUE) ?? DEFAULT_CONTROL_ADDRESS;
-  if (typeof address !== 'string' || !/^https:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(address)) {
+  if (typeof address !== 'string' || !CONTROL_ADDRESS_PATTERN.test(address)) {
     throw new Error(`${CONTROL_ADDRESS_VALUE} must be an https://HOST[:PORT] address, got ${JSON.stringify(address)}`);
   }
   const ca = valueAt(values, CONTROL_CA_VALUE);

@@ -2,6 +2,7 @@ import { checkCidrList } from '../ranges/cidr.ts';
 import { isRecord } from '../k8s/types.ts';
 import { checkPortList } from './ports.ts';
 import { checkProxyConfig } from './proxy-config.ts';
+import { CONTROL_ADDRESS_PATTERN } from '../control/sidecar-wiring.ts';
 
 /**
  * Every injector value meshgate implements, with the check it must pass. Values are checked once, when they are
@@ -75,7 +76,7 @@ const lifecycle: LeafCheck = (v) => {
 const rewriteProbes: LeafCheck = (v) => (v === false ? ok(v) : v === true
   ? fail('meshgate does not rewrite application HTTP probes through the status port (no /app-health endpoint in its data plane); set it to false')
   : bool(v));
-const controlAddress: LeafCheck = (v) => (typeof v === 'string' && /^https:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(v)
+const controlAddress: LeafCheck = (v) => (typeof v === 'string' && CONTROL_ADDRESS_PATTERN.test(v)
   ? ok(v) : fail(`expected an https://HOST[:PORT] address of meshgate control, got ${JSON.stringify(v)?.slice(0, 200)}`));
 const proxyConfig: LeafCheck = (v) => {
   const { errors } = checkProxyConfig(v ?? {}, '');

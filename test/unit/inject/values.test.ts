@@ -111,3 +111,10 @@ test('the default includeIPRanges is "*", as Istio; "auto", "", "*" and CIDRs wi
 test('status port 0 loads (it disables the status port, as Istio)', () => {
   assert.equal(valuesFromDocument({ global: { proxy: { statusPort: 0 } } }, 't').global.proxy.statusPort, 0);
 });
+
+test('global.meshgate.controlAddress: an https address is taken, anything else is refused at load with its path', () => {
+  const values = valuesFromDocument({ global: { meshgate: { controlAddress: 'https://control.mesh.svc:15012' } } }, 'f.yaml');
+  assert.equal(values.global.meshgate.controlAddress, 'https://control.mesh.svc:15012');
+  assert.throws(() => valuesFromDocument({ global: { meshgate: { controlAddress: 'http://control:15012' } } }, 'f.yaml'),
+    /global\.meshgate\.controlAddress/);
+});
