@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the real Kubernetes control plane used by meshgate's end-to-end tests
 # (kube-apiserver, kube-controller-manager, kubectl, etcd, helm) and the node
-# (kubelet, kube-scheduler) from the published Go modules pinned in
+# (kubelet, kube-scheduler, kube-proxy) from the published Go modules pinned in
 # test/cluster/go.mod.
 #
 # Output: ${MESHGATE_BIN_CACHE:-$HOME/.cache/meshgate-bin}/<k8s-version>/
@@ -50,6 +50,9 @@ BINS=(kube-apiserver kube-controller-manager kubectl etcd helm)
 # folder built before they existed builds just these two and keeps the five above.
 NODE_BINS=(kubelet kube-scheduler)
 NODE_PKGS=(k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler)
+# kube-proxy likewise (proxy/go.mod, .stamp-proxy): adding it rebuilds neither group above.
+PROXY_BINS=(kube-proxy)
+PROXY_PKGS=(k8s.io/kubernetes/cmd/kube-proxy)
 
 # Fixed build date (the release's commit time) keeps the binaries reproducible.
 BUILD_DATE="2026-07-22T18:07:38Z"
@@ -71,7 +74,10 @@ LDFLAGS+=" -X $HPKG/pkg/chartutil.k8sVersionMajor=$K8S_MAJOR -X $HPKG/pkg/chartu
 # The stamp ties the cache folder to exactly these inputs.
 STAMP="$( { cat go.mod go.sum; echo "$LDFLAGS"; "$GO" env GOOS GOARCH; } | sha256sum | cut -c1-32)"
 NODE_STAMP="$( { cat node/go.mod node/go.sum; echo "$LDFLAGS"; "$GO" env GOOS GOARCH; } | sha256sum | cut -c1-32)"
-[[ "$(modver_in node/go.mod k8s.io/kubernetes)" == "$K8S_VERSION" ]] || { log "node/go.mod must require k8s.io/kubernetes $K8S_VERSION"; exit 1; }
+PROXY_STAMP="$( { cat proxy/go.mod proxy/go.sum; echo "$LDFLAGS"; "$GO" env GOOS GOARCH; } | sha256sum | cut -c1-32)"
+for m in node proxy; do
+  [[ "$(modver_in $m/go.mod k8s.io/kubernetes)" == "$K8S_VERSION" ]] || { log "$m/go.mod must require k8s.io/kubernetes $K8S_VERSION"; exit 1; }
+done
 
 have_control_plane() {
   [[ -f "$OUT/.stamp" && "$(cat "$OUT/.stamp")" == "$STAMP" ]] || return 1
@@ -81,7 +87,11 @@ have_node() {
   [[ -f "$OUT/.stamp-node" && "$(cat "$OUT/.stamp-node")" == "$NODE_STAMP" ]] || return 1
   local b; for b in "${NODE_BINS[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
 }
-have_all() { have_control_plane && have_node; }
+have_proxy() {
+  [[ -f "$OUT/.stamp-proxy" && "$(cat "$OUT/.stamp-proxy")" == "$PROXY_STAMP" ]] || return 1
+  local b; for b in "${PROXY_BINS[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done
+}
+have_all() { have_control_plane && have_node && have_proxy; }
 
 if have_all; then echo "$OUT"; exit 0; fi
 
@@ -109,17 +119,24 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 gobuild() { nice -n "${MESHGATE_BUILD_NICE:-10}" "$GO" build -trimpath -ldflags="$LDFLAGS" -o "$TMP/" "$@" >&2; }
 build_node() { (cd node && gobuild "${NODE_PKGS[@]}"); }
 
+build_proxy() { (cd proxy && gobuild "${PROXY_PKGS[@]}"); }
+# Build one group next to a cached control plane, which stays as it is. group: node|proxy
+add_group() {
+  local group="$1" stamp bins b
+  if [[ "$group" == node ]]; then build_node; stamp="$NODE_STAMP"; bins=("${NODE_BINS[@]}")
+  else build_proxy; stamp="$PROXY_STAMP"; bins=("${PROXY_BINS[@]}"); fi
+  for b in "${bins[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
+  for b in "${bins[@]}"; do mv -f "$TMP/$b" "$OUT/$b"; done
+  echo "$stamp" > "$OUT/.stamp-$group"
+  log "built ${bins[*]} in $(( $(date +%s) - start ))s"
+}
+
 if have_control_plane; then
-  # Only the node's binaries are missing or stale: build them next to the
-  # cached control plane, which stays as it is.
-  log "control plane cached; building ${NODE_BINS[*]}"
-  build_node
-  for b in "${NODE_BINS[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
-  for b in "${NODE_BINS[@]}"; do mv -f "$TMP/$b" "$OUT/$b"; done
-  echo "$NODE_STAMP" > "$OUT/.stamp-node"
+  # Only the node's or kube-proxy's binaries are missing or stale.
+  have_node || { log "control plane cached; building ${NODE_BINS[*]}"; add_group node; }
+  have_proxy || { log "control plane cached; building ${PROXY_BINS[*]}"; add_group proxy; }
   rm -rf "$TMP"
   trap - EXIT
-  log "built ${NODE_BINS[*]} in $(( $(date +%s) - start ))s"
   echo "$OUT"
   exit 0
 fi
@@ -131,12 +148,14 @@ gobuild \
   helm.sh/helm/v3/cmd/helm \
   go.etcd.io/etcd/server/v3
 build_node
+build_proxy
 # The etcd server module's main package is the module root; go names that
 # binary "server" (the element before the /v3 major-version suffix).
 for n in server v3; do [[ -x "$TMP/$n" ]] && mv "$TMP/$n" "$TMP/etcd" && break; done
-for b in "${BINS[@]}" "${NODE_BINS[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
+for b in "${BINS[@]}" "${NODE_BINS[@]}" "${PROXY_BINS[@]}"; do [[ -x "$TMP/$b" ]] || { log "missing $b after build"; exit 1; }; done
 echo "$STAMP" > "$TMP/.stamp"
 echo "$NODE_STAMP" > "$TMP/.stamp-node"
+echo "$PROXY_STAMP" > "$TMP/.stamp-proxy"
 {
   echo "kubernetes $K8S_VERSION"
   echo "k8s.io staging modules $STAGING_VERSION"

@@ -4,9 +4,11 @@
 #   node-down.sh DIR [--keep-logs]     the usual way (DIR as given to node-up.sh)
 #   node-down.sh --force               clean the leftovers of a run whose DIR is gone
 #
-# Order: pods deleted through the API (bounded), kubelet and scheduler stopped, any container left killed through
-# containerd, containerd and its shims stopped, mounts under DIR/node unmounted, the kubelet's iptables chains and
-# our own rules removed, the bridge deleted, cgroups removed, sysctls restored, host folders the run created removed.
+# Order: pods deleted through the API (bounded), kubelet, scheduler, kube-proxy and the cluster DNS stopped, any
+# container left killed through containerd, containerd and its shims stopped, mounts under DIR/node unmounted,
+# every KUBE-* chain (kubelet's and kube-proxy's, IPv4 and IPv6) with the jumps to it removed (not `kube-proxy
+# --cleanup`, which also probes IPVS and nftables), our own rules removed, the bridge deleted, cgroups removed,
+# sysctls restored, host folders the run created removed.
 # Every step is bounded in time and runs even when an earlier one failed.
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -61,6 +63,8 @@ fi
 stop_pid guardian 2
 stop_pid kubelet 15
 stop_pid kube-scheduler 10
+stop_pid kube-proxy 10
+stop_pid cluster-dns 3
 SOCK="${NODE:+$NODE/containerd.sock}"
 if [[ -n "$SOCK" && -S "$SOCK" ]]; then
   ctr_() { timeout 20 ctr --address "$SOCK" -n k8s.io "$@" 2>/dev/null; }
@@ -103,14 +107,15 @@ for spec in "filter FORWARD" "nat PREROUTING"; do
   done
 done
 for ipt in iptables ip6tables; do
-  for t in filter nat mangle; do
-    for c in "${KUBELET_CHAINS[@]}"; do
-      "$ipt" -w 5 -t "$t" -S "$c" >/dev/null 2>&1 || continue
-      while read -r rule; do
-        [[ -n "$rule" ]] && eval "$ipt -w 5 -t $t ${rule/-A /-D }" 2>/dev/null
-      done < <("$ipt" -w 5 -t "$t" -S 2>/dev/null | grep -- "^-A .* -j $c\( \|$\)")
-      "$ipt" -w 5 -t "$t" -F "$c" 2>/dev/null; "$ipt" -w 5 -t "$t" -X "$c" 2>/dev/null || log "could not delete $ipt -t $t $c"
-    done
+  for t in "${IPT_TABLES[@]}"; do
+    mapfile -t chains < <(kube_chains "$ipt" "$t")
+    [[ ${#chains[@]} -eq 0 ]] && continue
+    # The jumps from the built-in chains first, then every KUBE-* chain flushed (they jump to each other), then deleted.
+    while read -r rule; do
+      [[ -n "$rule" ]] && eval "$ipt -w 5 -t $t ${rule/-A /-D }" 2>/dev/null
+    done < <("$ipt" -w 5 -t "$t" -S 2>/dev/null | grep -E -- '^-A [A-Z]+ .*-j KUBE-[A-Z0-9-]+( |$)' | grep -Ev -- '^-A KUBE-')
+    for c in "${chains[@]}"; do "$ipt" -w 5 -t "$t" -F "$c" 2>/dev/null; done
+    for c in "${chains[@]}"; do "$ipt" -w 5 -t "$t" -X "$c" 2>/dev/null || log "could not delete $ipt -t $t $c"; done
   done
 done
 

@@ -2,20 +2,24 @@
 # Add a real node to a cluster started by up.sh: containerd (Debian's, with runc), the CNI bridge plugin, the kubelet
 # and kube-scheduler (built by build.sh from the same k8s.io/kubernetes module as the API server).
 #
-#   node-up.sh DIR [--owner PID] [--images IMGDIR]
+#   node-up.sh DIR [--owner PID] [--images IMGDIR] [--dns-host NAME=IP]...
 #
 # DIR is the folder up.sh made. Everything the node keeps goes to DIR/node: containerd's root, state and socket, CNI
 # config and IPAM data, the kubelet's root dir, pod logs, certificates, logs, pids and host-state (what the host
 # looked like before, so node-down.sh can put it back). IMGDIR holds OCI image tarballs (test/images/build.mjs) to
 # import; pods use them with imagePullPolicy: Never. With --owner, a guardian process runs node-down.sh as soon as
-# PID exits (a test runner killed by a signal still leaves the host as it was).
+# PID exits (a test runner killed by a signal still leaves the host as it was). --dns-host names a stand-in external
+# host for the cluster DNS (its IP one of the stand-in addresses on the node).
 #
 # Network (ranges of this suite's own, nothing routed off the machine):
 #   pods 10.247.0.0/24 on bridge mgnode0, whose address 10.247.0.1 is the node IP (no DNS name is ever looked up);
-#   stand-ins 10.248.0.0/24: 10.248.0.10 is on the node (INPUT, not forwarded), 10.248.0.53 is the pods' DNS server
-#   (on the node, nothing listens: names come from hostAliases); the pods' routes are those two ranges and the service range, no
-#   default route; FORWARD drops anything from the bridge to another interface; the "kubernetes" Service's ClusterIP
-#   is DNATed to a socat on the node that relays to the API server on loopback.
+#   stand-ins 10.248.0.0/24: 10.248.0.10-13 are on the node (INPUT, not forwarded), 10.248.0.53 is the pods' DNS
+#   server (cluster-dns.mjs on the node: Services by name, the --dns-host names, nothing forwarded); the pods' routes
+#   are those two ranges and the service range, no default route; FORWARD drops anything from the bridge to another
+#   interface; the "kubernetes" Service's ClusterIP is DNATed to a socat on the node that relays to the API server on
+#   loopback; every other Service is routed by kube-proxy (iptables mode), for pods and for the node itself (the API
+#   server calls webhook Services at their ClusterIP); the service range is routed to the bridge on the node, so a
+#   ClusterIP kube-proxy has not programmed goes nowhere.
 # Stop with node-down.sh DIR (before down.sh DIR).
 set -Eeuo pipefail
 
@@ -25,11 +29,12 @@ source "$HERE/node-common.sh"
 log() { printf '[node-up.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-DIR="" OWNER="" IMAGES=""
+DIR="" OWNER="" IMAGES="" DNS_HOSTS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --owner) OWNER="${2:?}"; shift 2 ;;
     --images) IMAGES="${2:?}"; shift 2 ;;
+    --dns-host) DNS_HOSTS+=(--host "${2:?}"); shift 2 ;;
     -*) die "unknown option $1" ;;
     *) DIR="$1"; shift ;;
   esac
@@ -42,7 +47,9 @@ NODE="$DIR/node"
 [[ $(id -u) -eq 0 ]] || die "the node needs root (containerd, runc, iptables)"
 for t in containerd ctr runc iptables ip socat openssl curl; do command -v "$t" >/dev/null || die "$t is missing (scripts/install-system-deps.sh)"; done
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || die "CNI plugins missing (containernetworking-plugins)"
-for b in kubelet kube-scheduler kubectl; do [[ -x "$MESHGATE_BIN/$b" ]] || die "$MESHGATE_BIN/$b missing (run test/cluster/build.sh)"; done
+NODE_JS="${MESHGATE_NODE_JS:-node}"   # cluster-dns.mjs runs under Node 20 or 24
+command -v "$NODE_JS" >/dev/null || die "node is missing (set MESHGATE_NODE_JS)"
+for b in kubelet kube-scheduler kube-proxy kubectl; do [[ -x "$MESHGATE_BIN/$b" ]] || die "$MESHGATE_BIN/$b missing (run test/cluster/build.sh)"; done
 
 # --- leftovers of another run ----------------------------------------------------------------------------------------
 leftovers="$(node_leftovers)"
@@ -62,7 +69,7 @@ echo "$DIR" > "$ACTIVE_FILE"
 
 # --- record the host before changing it --------------------------------------------------------------------------
 {
-  for s in "${NODE_SYSCTLS[@]}"; do echo "sysctl $s $(sysctl -n "$s")"; done
+  for s in "${NODE_SYSCTLS[@]}"; do v="$(sysctl -n "$s" 2>/dev/null)" && echo "sysctl $s $v"; done
 } > "$NODE/host-state"
 # containerd pins each sandbox's network namespace under /run/netns/cni-*; node-down.sh removes the new ones.
 compgen -G '/run/netns/cni-*' > "$NODE/netns-before" || true
@@ -97,9 +104,11 @@ elapsed() { echo "$(( ($(date +%s%N) - t0) / 1000000 ))ms"; }
 # --- network ---------------------------------------------------------------------------------------------------------
 ip link add "$BRIDGE" type bridge
 ip addr add "$NODE_IP/24" dev "$BRIDGE"
-ip addr add "$STANDIN_IP/32" dev "$BRIDGE"
-ip addr add "$DNS_IP/32" dev "$BRIDGE"   # a query gets "port unreachable" at once instead of a timeout
+for ip in "${STANDIN_IPS[@]}" "$DNS_IP"; do ip addr add "$ip/32" dev "$BRIDGE"; done
 ip link set "$BRIDGE" up
+# The node's own connections to a ClusterIP (the API server calling a webhook Service) leave through the bridge with
+# the node IP as source, and one kube-proxy has not (yet) rewritten goes nowhere: never out of the default route.
+ip route add "${MESHGATE_SERVICE_CIDR%%,*}" dev "$BRIDGE" src "$NODE_IP"
 iptables -w 5 -I FORWARD 1 -i "$BRIDGE" ! -o "$BRIDGE" -m comment --comment "$RULE_TAG" -j DROP
 API_RELAY_PORT=16440
 KUBERNETES_IP="$(first_service_ip "$MESHGATE_SERVICE_CIDR")"
@@ -180,6 +189,9 @@ issue() { # name subject eku [san]
 issue kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
 issue kubelet-serving "/O=system:nodes/CN=system:node:$NODE_NAME" serverAuth "IP:$NODE_IP"
 issue scheduler "/CN=system:kube-scheduler" clientAuth
+# kube-proxy's user, bound to system:node-proxier by the API server's bootstrap RBAC (Services, EndpointSlices,
+# Nodes: read). cluster-dns.mjs reads Services with the same identity.
+issue kube-proxy "/CN=system:kube-proxy" clientAuth
 kubeconfig() { # file cert key
   cat > "$1" <<EOF
 apiVersion: v1
@@ -192,6 +204,7 @@ EOF
 }
 kubeconfig "$NODE/kubelet.kubeconfig" "$NODE/pki/kubelet.crt" "$NODE/pki/kubelet.key"
 kubeconfig "$NODE/scheduler.kubeconfig" "$NODE/pki/scheduler.crt" "$NODE/pki/scheduler.key"
+kubeconfig "$NODE/kube-proxy.kubeconfig" "$NODE/pki/kube-proxy.crt" "$NODE/pki/kube-proxy.key"
 
 # --- kube-scheduler --------------------------------------------------------------------------------------------------
 SCHED_PORT=16259
@@ -230,7 +243,7 @@ containerRuntimeEndpoint: unix://$SOCK
 podLogsDir: $NODE/pod-logs
 resolvConf: $NODE/resolv.conf
 clusterDNS: [$DNS_IP]
-clusterDomain: cluster.local
+clusterDomain: $CLUSTER_DOMAIN
 registerNode: true
 maxPods: 30
 imageGCHighThresholdPercent: 100
@@ -247,6 +260,36 @@ kubectl_ wait --for=condition=Ready "node/$NODE_NAME" --timeout=60s >/dev/null \
   || { tail -n 30 "$NODE/kubelet.log" >&2; die "node $NODE_NAME not Ready after 60s"; }
 log "node $NODE_NAME Ready after $(elapsed)"
 
+# --- kube-proxy ------------------------------------------------------------------------------------------------------
+# iptables mode (IPv4, and IPv6 where ip6tables works): its KUBE-* chains are removed by node-down.sh (kube-proxy
+# --cleanup, then every KUBE-* chain left). masqueradeAll: service traffic is SNATed to the node, so replies come
+# back through it whether or not the host bridges through iptables (br_netfilter). NodePorts only on the node IP,
+# not on localhost (no route_localnet); conntrack sysctls untouched (zeros).
+cat > "$NODE/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $NODE/kube-proxy.kubeconfig}
+hostnameOverride: $NODE_NAME
+bindAddress: $NODE_IP
+healthzBindAddress: 127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT
+metricsBindAddress: 127.0.0.1:$KUBE_PROXY_METRICS_PORT
+mode: iptables
+clusterCIDR: $POD_CIDR
+nodePortAddresses: [$NODE_IP/32]
+iptables: {masqueradeAll: true, localhostNodePorts: false, syncPeriod: 30s, minSyncPeriod: 0s}
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+EOF
+start kube-proxy "$NODE/kube-proxy.log" "$MESHGATE_BIN/kube-proxy" --config="$NODE/kube-proxy.yaml" --v=1
+wait_for kube-proxy 60 "$NODE/kube-proxy.log" curl -sf --max-time 2 "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/healthz"
+log "kube-proxy healthy after $(elapsed)"
+
+# --- cluster DNS -----------------------------------------------------------------------------------------------------
+start cluster-dns "$NODE/cluster-dns.log" "$NODE_JS" "$HERE/cluster-dns.mjs" --listen "$DNS_IP" --domain "$CLUSTER_DOMAIN" \
+  --server "$MESHGATE_APISERVER_URL" --ca "$PKI/ca.crt" --cert "$NODE/pki/kube-proxy.crt" --key "$NODE/pki/kube-proxy.key" \
+  "${DNS_HOSTS[@]}"
+wait_for cluster-dns 20 "$NODE/cluster-dns.log" grep -qx ready "$NODE/cluster-dns.log"
+log "cluster DNS on $DNS_IP after $(elapsed)"
+
 if [[ -n "$OWNER" ]]; then
   start guardian "$NODE/guardian.log" bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" "$3" --keep-logs' \
     guardian "$OWNER" "$HERE/node-down.sh" "$DIR"
@@ -256,6 +299,8 @@ cat >> "$DIR/env" <<EOF
 export MESHGATE_NODE_NAME=$NODE_NAME
 export MESHGATE_NODE_IP=$NODE_IP
 export MESHGATE_STANDIN_IP=$STANDIN_IP
+export MESHGATE_STANDIN_IPS="${STANDIN_IPS[*]}"
+export MESHGATE_DNS_IP=$DNS_IP
 export MESHGATE_CONTAINERD_SOCK=$SOCK
 EOF
 echo "$NODE_NAME"
