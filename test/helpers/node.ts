@@ -21,6 +21,10 @@ export interface NodeCluster extends ControlPlane {
   nodeIP: string;
   /** An address on the node that pods reach through their route to the stand-in range (a stand-in external host). */
   standinIP: string;
+  /** All the stand-in addresses on the node (standinIP first), one per stand-in host a test serves. */
+  standinIPs: string[];
+  /** The pods' DNS server (test/cluster/cluster-dns.mjs): Services by name, the dnsHosts given at start. */
+  dnsIP: string;
   containerdSocket: string;
   /** Milliseconds: images built, control plane up, node Ready. */
   timings: Record<string, number>;
@@ -38,7 +42,8 @@ function envOf(dir: string): Record<string, string> {
 /** Where the last run's node logs are kept. */
 export const NODE_LOGS = join(tmpdir(), 'meshgate-node-logs');
 
-export function startNodeCluster(serviceCidr = '10.96.0.0/16'): NodeCluster {
+/** dnsHosts: stand-in names the cluster DNS answers (name -> one of the stand-in addresses). */
+export function startNodeCluster(serviceCidr = '10.96.0.0/16', options: { dnsHosts?: Record<string, string> } = {}): NodeCluster {
   const timings: Record<string, number> = {};
   let t = Date.now();
   const images = mkdtempSync(join(tmpdir(), 'meshgate-images-'));
@@ -63,8 +68,9 @@ export function startNodeCluster(serviceCidr = '10.96.0.0/16'): NodeCluster {
     rmSync(images, { recursive: true, force: true });
   };
   t = Date.now();
-  const up = spawnSync('bash', [resolve('test/cluster/node-up.sh'), cp.dir, '--owner', String(process.pid), '--images', images], {
-    encoding: 'utf8', timeout: 240_000,
+  const dnsHosts = Object.entries(options.dnsHosts ?? {}).flatMap(([name, ip]) => ['--dns-host', `${name}=${ip}`]);
+  const up = spawnSync('bash', [resolve('test/cluster/node-up.sh'), cp.dir, '--owner', String(process.pid), '--images', images, ...dnsHosts], {
+    encoding: 'utf8', timeout: 240_000, env: { ...process.env, MESHGATE_NODE_JS: process.execPath },
   });
   if (up.status !== 0) {
     const logs = spawnSync('sh', ['-c', `tail -n 20 ${join(cp.dir, 'node')}/*.log 2>/dev/null`], { encoding: 'utf8' }).stdout;
@@ -78,6 +84,8 @@ export function startNodeCluster(serviceCidr = '10.96.0.0/16'): NodeCluster {
     nodeName: env['MESHGATE_NODE_NAME']!,
     nodeIP: env['MESHGATE_NODE_IP']!,
     standinIP: env['MESHGATE_STANDIN_IP']!,
+    standinIPs: env['MESHGATE_STANDIN_IPS']!.split(','),
+    dnsIP: env['MESHGATE_DNS_IP']!,
     containerdSocket: env['MESHGATE_CONTAINERD_SOCK']!,
     timings,
     stop: stopAll,

@@ -33,7 +33,9 @@ function httpbin(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 const args = process.argv.slice(2);
-const addresses = ['0.0.0.0', '::'];
+// Every address of its own namespace; STAND_IN_ADDRESS narrows it to one (a stand-in served on a shared host: the
+// real-node suite's stand-in addresses on the node).
+const addresses = process.env['STAND_IN_ADDRESS'] ? [process.env['STAND_IN_ADDRESS']] : ['0.0.0.0', '::'];
 const servers: http.Server[] = [];
 if (args[0] === '--http') {
   for (const host of addresses) servers.push(http.createServer(httpbin).listen({ port: 80, host, ipv6Only: host === '::' }));
