@@ -281,6 +281,12 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 EOF
 start kube-proxy "$NODE/kube-proxy.log" "$MESHGATE_BIN/kube-proxy" --config="$NODE/kube-proxy.yaml" --v=1
 wait_for kube-proxy 60 "$NODE/kube-proxy.log" curl -sf --max-time 2 "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/healthz"
+wait_for "kube-proxy's FORWARD jumps" 30 "$NODE/kube-proxy.log" sh -c "iptables -w 5 -S FORWARD | grep -q KUBE-FORWARD"
+# kube-proxy prepends its jumps to FORWARD (KUBE-FORWARD accepts established and masquerade-marked traffic): our
+# drop of anything the bridge would forward off the node goes back in front of them. kube-proxy checks that its
+# jumps exist, not where they are, so it stays first.
+iptables -w 5 -D FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -m comment --comment "$RULE_TAG" -j DROP
+iptables -w 5 -I FORWARD 1 -i "$BRIDGE" ! -o "$BRIDGE" -m comment --comment "$RULE_TAG" -j DROP
 log "kube-proxy healthy after $(elapsed)"
 
 # --- cluster DNS -----------------------------------------------------------------------------------------------------
@@ -299,7 +305,7 @@ cat >> "$DIR/env" <<EOF
 export MESHGATE_NODE_NAME=$NODE_NAME
 export MESHGATE_NODE_IP=$NODE_IP
 export MESHGATE_STANDIN_IP=$STANDIN_IP
-export MESHGATE_STANDIN_IPS="${STANDIN_IPS[*]}"
+export MESHGATE_STANDIN_IPS=$(IFS=,; echo "${STANDIN_IPS[*]}")
 export MESHGATE_DNS_IP=$DNS_IP
 export MESHGATE_CONTAINERD_SOCK=$SOCK
 EOF

@@ -202,6 +202,15 @@ require('dns').lookup(url.hostname, (e, ip) => {
     assert.match(log, / example\.com 1 -> REFUSED/);
   });
 
+  test("kube-proxy routes Services, and the node's drop of traffic its bridge would forward off the node stays first", () => {
+    const forward = execFileSync('iptables', ['-w', '5', '-S', 'FORWARD'], { encoding: 'utf8', timeout: 10_000 }).split('\n');
+    assert.match(forward.find((rule) => rule.startsWith('-A FORWARD')) ?? '', /-i mgnode0 ! -o mgnode0 .*-j DROP/);
+    assert.ok(forward.some((rule) => /-j KUBE-FORWARD/.test(rule)), forward.join('\n'));
+    const nat = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: 10_000 });
+    const controlIP = kubectlOk(['get', 'svc', 'meshgate-control', '-n', 'istio-system', '-o', 'jsonpath={.spec.clusterIP}']);
+    assert.match(nat, new RegExp(`-d ${controlIP.replace(/\./g, '\\.')}/32 .*-j KUBE-SVC-`));
+  });
+
   test('ALLOW_ANY: HTTP and HTTPS to the external hosts pass, and the proxy logs the request', async () => {
     const headers = sleepCurl('http://httpbin.org/headers');
     assert.equal(headers.code, '200', JSON.stringify(headers));
