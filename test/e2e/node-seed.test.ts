@@ -86,7 +86,8 @@ describe('the chart installed with helm on a real node, and the seed replayed wi
     }
   };
   const rolledOut = (target: string, ns: string, timeoutS = 120): void => {
-    kubectlOk(['rollout', 'status', target, '-n', ns, `--timeout=${timeoutS}s`], undefined, timeoutS + 5);
+    const r = kubectl(['rollout', 'status', target, '-n', ns, `--timeout=${timeoutS}s`], undefined, timeoutS + 5);
+    if (r.status !== 0) throw new Error(`${target} not rolled out: ${r.stderr}\n${kubectl(['get', 'pods', '-A', '-o', 'wide']).stdout}`);
   };
 
   before(async () => {

@@ -55,3 +55,8 @@ if (args[0] === '--http') {
 let listening = 0;
 for (const server of servers) server.on('listening', () => { if (++listening === servers.length) process.stdout.write('ready\n'); });
 process.on('SIGTERM', () => process.exit(0));
+// On a shared host (STAND_IN_ADDRESS) a stand-in orphaned by a killed test run exits rather than hold its address.
+if (process.env['STAND_IN_ADDRESS']) {
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 1000).unref();
+}
