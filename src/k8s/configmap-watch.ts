@@ -16,6 +16,11 @@ export function parseConfigMapRef(text: string): ConfigMapRef {
   return { namespace, name };
 }
 
+/** The object as a `v1` ConfigMap, whether it came from a list (no TypeMeta) or from a watch event. */
+export function withConfigMapTypeMeta(object: unknown): Record<string, unknown> {
+  return { ...(object as Record<string, unknown>), apiVersion: 'v1', kind: 'ConfigMap' };
+}
+
 /**
  * Reads one ConfigMap at start and follows its changes with an informer (which relists on 410 Gone). On an
  * error the informer restarts after a pause; the last good data stays in force meanwhile.
@@ -32,7 +37,9 @@ export async function watchConfigMap(
   const path = `/api/v1/namespaces/${ref.namespace}/configmaps`;
   const list = () => api.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` });
   const informer = client.makeInformer(config, `${path}?fieldSelector=metadata.name%3D${encodeURIComponent(ref.name)}`, list);
-  const emit = (object: unknown) => onData(object as Record<string, unknown>);
+  // A list answers with items that carry no `kind`/`apiVersion` (only watch events do), and readers such as the
+  // injector values recognise a ConfigMap by its kind: every object is handed on with its TypeMeta stamped.
+  const emit = (object: unknown) => onData(withConfigMapTypeMeta(object));
   informer.on('add', emit);
   informer.on('update', emit);
   informer.on('delete', () => onData(undefined));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withConfigMapTypeMeta } from '../../../src/k8s/configmap-watch.ts';
 import { defaultValues, loadValuesFile, proxyImage, valuesFromDocument, ValuesError } from '../../../src/inject/values.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshgate-values-'));
@@ -117,4 +118,13 @@ test('global.meshgate.controlAddress: an https address is taken, anything else i
   assert.equal(values.global.meshgate.controlAddress, 'https://control.mesh.svc:15012');
   assert.throws(() => valuesFromDocument({ global: { meshgate: { controlAddress: 'http://control:15012' } } }, 'f.yaml'),
     /global\.meshgate\.controlAddress/);
+});
+
+test('a ConfigMap as an informer lists it (no kind, no apiVersion) is still read as the injector ConfigMap', () => {
+  // Listed items carry no TypeMeta; read raw, `data` and `metadata` were refused as unknown values and a webhook
+  // started after its ConfigMap stayed unready (found on the real node).
+  const listed = { metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system' }, data: { values: JSON.stringify({ global: { proxy: { includeIPRanges: '10.0.0.0/8' } } }) } };
+  assert.throws(() => valuesFromDocument(listed, 'cm'), ValuesError);
+  const values = valuesFromDocument(withConfigMapTypeMeta(listed), 'cm');
+  assert.equal(values.global.proxy.includeIPRanges, '10.0.0.0/8');
 });
