@@ -1,6 +1,7 @@
 // Istio's "Control Egress Traffic" task, step by step, with real curl in a pod namespace whose traffic
-// `meshgate init` captures and `meshgate proxy --config-dir` controls (as UID 1337), against stand-ins for
-// httpbin.org, www.google.com and edition.cnn.com. The steps depend on each other, so they run in order.
+// `meshgate init` captures and `meshgate proxy --config-dir` controls (as UID 1337: it compiles the directory and
+// runs the data plane meshgate-proxy on the snapshot), against stand-ins for httpbin.org, www.google.com and
+// edition.cnn.com. The steps depend on each other, so they run in order.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
@@ -85,6 +86,21 @@ describe("Istio's egress task through meshgate init + meshgate proxy", { skip },
     assert.ok(await eventually('https://www.google.com', (r) => r.status === 200));
     assert.ok(await waitFor(() => logLines(/"- - -" .*outbound\|443\|\|www\.google\.com.* www\.google\.com/).length > 0, 2_000), proxy?.lines.slice(-5).join('\n'));
     assert.equal(app('https://edition.cnn.com').exit, 35);
+  });
+
+  test('Prometheus on :15090 counts the requests, connections and denies with Istio\'s names; /explain on :15000 names the rule', () => {
+    const metrics = curl(topology.pod, 0, 'http://127.0.0.1:15090/stats/prometheus', [], 5);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /^istio_requests_total\{[^}]*destination_service="httpbin\.org"[^}]*response_code="200"[^}]*\} [1-9]/m);
+    assert.match(metrics.body, /^istio_requests_total\{[^}]*destination_service_name="BlackHoleCluster"[^}]*response_code="502"[^}]*\} [1-9]/m);
+    assert.match(metrics.body, /^istio_tcp_connections_opened_total\{[^}]*destination_service="www\.google\.com"[^}]*\} [1-9]/m);
+    assert.match(metrics.body, /^meshgate_proxy_denied_total\{[^}]*\} [1-9]/m);
+    const explain = (host: string, port: number): Record<string, { verdict: string; cluster: string | null; reason: string }> =>
+      JSON.parse(curl(topology.pod, 0, `http://127.0.0.1:15000/explain?host=${host}&port=${port}`, [], 5).body);
+    const google = explain('www.google.com', 443).tls!;
+    assert.deepEqual([google.verdict, google.cluster], ['allow', 'outbound|443||www.google.com']);
+    assert.equal(explain('edition.cnn.com', 443).tls!.verdict, 'deny');
+    assert.equal(explain('httpbin.org', 80).http!.verdict, 'allow');
   });
 
   test('TLS without SNI is closed under REGISTRY_ONLY, even to an allowed host\'s address', () => {
