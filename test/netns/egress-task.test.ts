@@ -152,9 +152,9 @@ describe("Istio's egress task through meshgate init + meshgate proxy", { skip },
   test('init with include ranges that leave the external range out: direct access, no log line', async () => {
     const init = inNamespace(topology.pod, [...MESHGATE, 'init', ...injectedInit('10.96.0.0/12')]);
     assert.equal(init.status, 0, init.stderr);
-    const logged = logLines(/httpbin\.org/).length;
-    const result = app('http://httpbin.org/headers');
+    // A path of its own: lines of earlier steps' requests may still be on their way to the log.
+    const result = app('http://httpbin.org/headers?bypassed=1');
     assert.equal(result.status, 200, 'REGISTRY_ONLY no longer applies: the proxy is bypassed');
-    assert.equal(await waitFor(() => logLines(/httpbin\.org/).length > logged, 1_500), false, 'the proxy saw the request');
+    assert.equal(await waitFor(() => logLines(/bypassed=1/).length > 0, 1_500), false, 'the proxy saw the request');
   });
 });
