@@ -1,7 +1,7 @@
 # One image for the webhook, istio-init (meshgate init) and istio-proxy (meshgate proxy).
 # Build: docker build --build-arg MESHGATE_COMMIT=$(git rev-parse HEAD) -t docker.io/meshgate/meshgate:0.1.0 .
 # Without a Docker daemon, `npm run image` (scripts/image.mjs) writes the same layout as an OCI tarball: the same
-# entrypoint, user, /app/dist and /app/native paths, and iptables nft+legacy. Keep the two in step.
+# entrypoint, user, /app/dist path, /usr/local/bin/meshgate-proxy, and iptables nft+legacy. Keep the two in step.
 # Platforms: linux/amd64 and linux/arm64 (`docker buildx build --platform linux/amd64,linux/arm64`).
 # The data plane (meshgate-proxy, Rust): its own stage, so the Node stage needs no Rust toolchain.
 FROM rust:1-bookworm AS dataplane
@@ -11,18 +11,14 @@ RUN cargo build --release --locked
 
 FROM node:24-bookworm AS build
 WORKDIR /src
-COPY package.json package-lock.json .npmrc tsconfig.json ./
-COPY native ./native
+COPY package.json package-lock.json tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
 # `meshgate version` reports it; .git is not in the build context.
 ARG MESHGATE_COMMIT=unknown
 ENV MESHGATE_COMMIT=$MESHGATE_COMMIT
-# Install scripts are skipped: the data plane has its own stage, and the devDependencies' native modules (the
-# serverless runtimes' test packages, aws-lambda-ric) are not part of the image. The addon and the bundle are built
-# explicitly; nodedir points node-gyp at the image's own headers (the .npmrc default /usr is the Debian layout).
+# Install scripts are skipped: the data plane has its own stage. The bundle is built explicitly.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
-    && npx node-gyp rebuild --directory native --nodedir=/usr/local \
     && node scripts/bundle.mjs
 
 FROM node:24-bookworm-slim
@@ -31,9 +27,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends iptables ca-cer
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/dist ./dist
-# original-dst.ts finds the addon at ../../native/build/Release from dist/chunks.
-COPY --from=build /src/native/build/Release/original_dst.node ./native/build/Release/
-# meshgate proxy --dataplane rust finds it on the PATH.
+# meshgate proxy runs it from the PATH.
 COPY --from=dataplane /src/dataplane/target/release/meshgate-proxy /usr/local/bin/meshgate-proxy
 RUN printf '#!/bin/sh\nexec node /app/dist/meshgate.mjs "$@"\n' > /usr/local/bin/meshgate && chmod +x /usr/local/bin/meshgate
 # The webhook runs as nonroot; istio-init sets runAsUser 0 and istio-proxy 1337 in the pod spec.

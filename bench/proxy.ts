@@ -1,7 +1,8 @@
 // bench:proxy: one run, side by side, in network namespaces (the netns harness): wrk against the upstream directly,
-// through nginx and haproxy (one worker each, reverse proxies to the same upstream), and through the meshgate
-// sidecar (iptables REDIRECT, REGISTRY_ONLY, matching ServiceEntry, access log and metrics on, 100 ServiceEntries and
-// 100 VirtualServices loaded). Short runs: the machine has two cores. Root only.
+// through nginx and haproxy (one worker each, reverse proxies to the same upstream), and through the meshgate data
+// plane meshgate-proxy (iptables REDIRECT, REGISTRY_ONLY, matching ServiceEntry, access log and metrics on, 100
+// ServiceEntries and 100 VirtualServices loaded; one worker thread, then the default thread count). Short runs: the
+// machine has two cores. Root only. BENCH_SECONDS sets the length of each run (default 5).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,12 +16,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
 const APP_UID = 1000;
 const PROXY_UID = 1337;
-// While tuning: BENCH_PROXY_NODE_ARGS adds Node flags to the proxy (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
-// BENCH_ONLY=meshgate skips the reference runs (the ratios then print as n/a).
-const PROXY_NODE_ARGS = (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// While tuning: BENCH_ONLY=meshgate skips the reference runs (the ratios then print as n/a).
 const ONLY_MESHGATE = process.env.BENCH_ONLY === 'meshgate';
-// BENCH_TELEMETRY=1 turns the opt-in JSON telemetry events on (to a file), to measure what they cost.
-const TELEMETRY = process.env.BENCH_TELEMETRY === '1';
 
 interface Wrk { rps: number; p50us: number; p99us: number }
 
@@ -106,14 +103,14 @@ async function sidecar(t: Topology, dir: string, name: string, argv: string[], t
 }
 
 /** The issue's targets for meshgate-proxy (one worker thread), as ratios of this run. */
-function reportRust(r: SidecarRun, defaultThreads: Wrk | undefined, results: Record<string, { tput: Wrk; one: Wrk }>, tlsDirect: Wrk): void {
+function reportRust(r: SidecarRun, defaultThreads: Wrk, results: Record<string, { tput: Wrk; one: Wrk }>, tlsDirect: Wrk): void {
   const nginx = results.nginx;
   const direct = results.direct;
   const cores = r.cpuUsed / SECONDS;
   const perK = cores / (r.tput.rps / 1000);
   const added = r.one.p50us - (direct?.one.p50us ?? NaN);
   const nginxAdded = (nginx?.one.p50us ?? NaN) - (direct?.one.p50us ?? NaN);
-  console.log(`meshgate-proxy (Rust, 1 worker thread): ${r.tput.rps.toFixed(0)} rps; default threads: ${defaultThreads?.rps.toFixed(0) ?? 'n/a'} rps`);
+  console.log(`meshgate-proxy (Rust, 1 worker thread): ${r.tput.rps.toFixed(0)} rps; default threads: ${defaultThreads.rps.toFixed(0)} rps`);
   console.log(`meshgate-proxy TLS passthrough: ${r.tlsMesh.rps.toFixed(0)} rps  x${(r.tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
   console.log(`meshgate-proxy CPU: ${cores.toFixed(2)} cores at ${r.tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps (saturated, not paced)`);
   console.log(`meshgate-proxy RSS: ${r.rssLoaded.toFixed(1)} MB loaded, ${r.rssAfter.toFixed(1)} MB after the runs, peak ${r.rssPeak.toFixed(1)} MB`);
@@ -134,6 +131,10 @@ async function main(): Promise<void> {
   const missing = ['wrk', 'nginx', 'haproxy'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
   if (skip || missing.length > 0) {
     console.error(`bench:proxy skipped: ${skip ?? `missing ${missing.join(', ')} (scripts/install-system-deps.sh)`}`);
+    process.exit(1);
+  }
+  if (!existsSync(RUST_PROXY)) {
+    console.error(`bench:proxy: ${RUST_PROXY} is not built; npm ci builds it where cargo exists`);
     process.exit(1);
   }
   const t: Topology = createTopology();
@@ -164,29 +165,20 @@ async function main(): Promise<void> {
     }
     const tlsDirect = ONLY_MESHGATE ? { rps: NaN, p50us: NaN, p99us: NaN } : wrk(t.pod, PROXY_UID, 'https://www.google.com/', CONNECTIONS, SECONDS);
 
-    // The sidecar: the injector's init arguments, then the proxy as UID 1337 with its access log to a file.
+    // The sidecar: the injector's init arguments, then meshgate-proxy as UID 1337 with its access log to a file, on
+    // the snapshot `meshgate compile` makes of the config directory (what `meshgate proxy --config-dir` hands it).
     const init = inNamespace(t.pod, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'init', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
     if (init.status !== 0) throw new Error(init.stderr);
     const config = join(dir, 'config');
     meshgateConfig(config, 'test/netns/fixtures/egress', 100);
-    const node = await sidecar(t, dir, 'meshgate', [process.execPath, ...PROXY_NODE_ARGS, 'dist/meshgate.mjs', 'proxy', '--config-dir', config, ...(TELEMETRY ? ['--telemetry-file', join(dir, 'events.jsonl')] : [])]);
-    results.meshgate = { tput: node.tput, one: node.one };
-    const { tlsMesh, cpuUser, cpuUsed, rssLoaded, rssAfter, rssPeak, logLines, metrics } = node;
-    const tput = node.tput;
-    // The Rust data plane, when built (npm ci builds it where cargo exists): the same snapshot compiled from the same
-    // directory, one worker thread (the issue's comparison), then the default thread count for throughput alone.
-    let rust: SidecarRun | undefined;
-    let rustDefault: Wrk | undefined;
-    if (existsSync(RUST_PROXY)) {
-      const snapshotFile = join(dir, 'snapshot.json');
-      const compiled = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compile', '--config-dir', config], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-      if (compiled.status !== 0) throw new Error(`meshgate compile: ${compiled.stderr}`);
-      writeFileSync(snapshotFile, compiled.stdout, { mode: 0o644 });
-      rust = await sidecar(t, dir, 'meshgate-proxy', [RUST_PROXY, '--snapshot', snapshotFile, '--workers', '1']);
-      results['mg-proxy'] = { tput: rust.tput, one: rust.one };
-      const two = await sidecar(t, dir, 'meshgate-proxy-default', [RUST_PROXY, '--snapshot', snapshotFile], true);
-      rustDefault = two.tput;
-    }
+    const snapshotFile = join(dir, 'snapshot.json');
+    const compiled = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'compile', '--config-dir', config], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (compiled.status !== 0) throw new Error(`meshgate compile: ${compiled.stderr}`);
+    writeFileSync(snapshotFile, compiled.stdout, { mode: 0o644 });
+    // One worker thread (the issue's comparison), then the default thread count for throughput alone.
+    const rust = await sidecar(t, dir, 'meshgate-proxy', [RUST_PROXY, '--snapshot', snapshotFile, '--workers', '1']);
+    results['mg-proxy'] = { tput: rust.tput, one: rust.one };
+    const rustDefault = (await sidecar(t, dir, 'meshgate-proxy-default', [RUST_PROXY, '--snapshot', snapshotFile], true)).tput;
 
     const row = (name: string): string => {
       const r = results[name];
@@ -195,25 +187,9 @@ async function main(): Promise<void> {
         `x${(r.tput.rps / (results.direct?.tput.rps ?? NaN)).toFixed(2)} direct   1-conn p50 ${r.one.p50us.toFixed(0)} us  p99 ${r.one.p99us.toFixed(0)} us  ` +
         `added p50 ${(r.one.p50us - (results.direct?.one.p50us ?? 0)).toFixed(0)} us`;
     };
-    const cores = cpuUsed / SECONDS;
-    const perK = cores / (tput.rps / 1000);
     console.log(`bench:proxy, ${SECONDS} s per run, wrk -t1 -c${CONNECTIONS} (throughput) and -c1 (latency), HTTP/1.1 keep-alive, netns`);
-    for (const name of ['direct', 'nginx', 'haproxy', 'meshgate', 'mg-proxy']) console.log(row(name));
-    console.log(`TLS passthrough: direct ${tlsDirect.rps.toFixed(0)} rps, meshgate ${tlsMesh.rps.toFixed(0)} rps  x${(tlsMesh.rps / tlsDirect.rps).toFixed(2)} direct`);
-    console.log(`meshgate CPU: ${cores.toFixed(2)} cores at ${tput.rps.toFixed(0)} rps = ${perK.toFixed(3)} vCPU per 1,000 rps (${((100 * cpuUser) / cpuUsed).toFixed(0)} % user, the rest kernel)`);
-    console.log(`meshgate RSS (100 ServiceEntries + 100 VirtualServices): ${rssLoaded.toFixed(1)} MB loaded, ${rssAfter.toFixed(1)} MB after load, peak ${rssPeak.toFixed(1)} MB`);
-    console.log(`access log lines for httpbin.org: ${logLines}; istio_requests_total present: ${/istio_requests_total/.test(metrics)}`);
-    const m = results.meshgate;
-    const targets = [
-      ['throughput >= 0.8x nginx', m.tput.rps / (results.nginx?.tput.rps ?? Infinity) >= 0.8],
-      ['added p50 <= 50 us', m.one.p50us - (results.direct?.one.p50us ?? 0) <= 50],
-      ['TLS passthrough >= 0.5x direct', tlsMesh.rps / tlsDirect.rps >= 0.5],
-      ['<= 0.05 vCPU per 1,000 rps', perK <= 0.05],
-      ['<= 55 MB RSS', rssPeak <= 55],
-    ] as const;
-    for (const [name, met] of targets) console.log(`target ${name}: ${met ? 'met' : 'NOT met'}`);
-    if (rust) reportRust(rust, rustDefault, results, tlsDirect);
-    else console.log(`meshgate-proxy: not built (${RUST_PROXY}); npm ci builds it where cargo exists`);
+    for (const name of ['direct', 'nginx', 'haproxy', 'mg-proxy']) console.log(row(name));
+    reportRust(rust, rustDefault, results, tlsDirect);
   } finally {
     await Promise.all(children.map(stop));
     destroyTopology(t);

@@ -43,8 +43,6 @@ await build({
   format: 'esm',
   minify: true,
   sourcemap: 'linked',
-  // Native addons load at run time from build/Release, next to the bundle in the image.
-  external: ['*.node'],
   // Some CommonJS dependencies call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',

@@ -1,10 +1,10 @@
 // `npm run image`: the meshgate image as an OCI image-layout tarball, built without a Docker daemon, for
 // `kind load image-archive`, `ctr -n k8s.io images import`, `docker load` (25+) or `skopeo copy oci-archive:…`.
 //
-// One layer, the whole root filesystem: the Node 24 binary of the `node` devDependency, the bundle (dist/), the
-// SO_ORIGINAL_DST addon, iptables (nft and legacy, with their extensions) for `meshgate init`, the shared libraries
-// all of them load (found with ldd on the build machine), users root/istio-proxy(1337)/nonroot(65532), and the Rust
-// data plane (dataplane/target/release/meshgate-proxy) when it has been built. The image is for the build machine's
+// One layer, the whole root filesystem: the Node 24 binary of the `node` devDependency, the bundle (dist/), the Rust
+// data plane (dataplane/target/release/meshgate-proxy, which `meshgate proxy` runs), iptables (nft and legacy, with
+// their extensions) for `meshgate init`, the shared libraries all of them load (found with ldd on the build
+// machine) and users root/istio-proxy(1337)/nonroot(65532). The image is for the build machine's
 // platform (linux/amd64 or linux/arm64): the binaries are that machine's. Multi-arch: run it on each architecture
 // and join the manifests into one index (`crane index append`, `docker buildx imagetools create`).
 //
@@ -96,7 +96,7 @@ if (!nodeVersion.startsWith('v24.')) fail(`the node devDependency is ${nodeVersi
 addFile('usr/local/bin/node', readFileSync(nodeBinary), 0o755);
 addLibrariesOf(nodeBinary);
 
-// The bundle and the addon, at the paths the Dockerfile uses (original-dst.ts looks in ../../native/build/Release).
+// The bundle, at the path the Dockerfile uses.
 const dist = join(root, 'dist');
 requireFile(join(dist, 'meshgate.mjs'), 'run npm run build');
 (function addTree(dir, name) {
@@ -105,16 +105,11 @@ requireFile(join(dist, 'meshgate.mjs'), 'run npm run build');
     else if (entry.isFile() && !entry.name.endsWith('.map')) addFile(`${name}/${entry.name}`, readFileSync(join(dir, entry.name)), 0o644);
   }
 })(dist, 'app/dist');
-const addon = requireFile(join(root, 'native', 'build', 'Release', 'original_dst.node'), 'npm ci builds it (node-gyp)');
-addFile('app/native/build/Release/original_dst.node', readFileSync(addon), 0o755);
-addLibrariesOf(addon);
 
-// The Rust data plane, when it has been built (cargo build --release in dataplane/).
-const dataplane = join(root, 'dataplane', 'target', 'release', 'meshgate-proxy');
-if (existsSync(dataplane)) {
-  addFile('usr/local/bin/meshgate-proxy', readFileSync(dataplane), 0o755);
-  addLibrariesOf(dataplane);
-}
+// The Rust data plane: `meshgate proxy` (the istio-proxy container) finds it on the PATH.
+const dataplane = requireFile(join(root, 'dataplane', 'target', 'release', 'meshgate-proxy'), 'npm ci builds it where cargo is installed (or cargo build --release --locked in dataplane/)');
+addFile('usr/local/bin/meshgate-proxy', readFileSync(dataplane), 0o755);
+addLibrariesOf(dataplane);
 
 // iptables for `meshgate init`: both variants (init picks the one the node uses) and their match/target modules.
 const multi = ['nft', 'legacy'].map((variant) => `/usr/sbin/xtables-${variant}-multi`);
@@ -207,4 +202,4 @@ const archive = tarball([
 ], epoch);
 writeFileSync(output, archive);
 const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`;
-process.stdout.write(`${output}: ${tag} linux/${ARCH}, ${entries.size} paths, layer ${mb(layerTar.length)} (${mb(layer.length)} gzipped), ${existsSync(dataplane) ? 'with' : 'without'} the Rust data plane\n`);
+process.stdout.write(`${output}: ${tag} linux/${ARCH}, ${entries.size} paths, layer ${mb(layerTar.length)} (${mb(layer.length)} gzipped)\n`);

@@ -6,7 +6,8 @@ need() { command -v "$1" >/dev/null 2>&1 || needed+=("$2"); }
 need curl curl
 need openssl openssl
 need ip iproute2
-# The netns suite (iptables, setpriv) and the addon's build (node-gyp: g++, make, python3).
+# The netns suite (iptables, setpriv); a C toolchain for cargo's linker and for aws-lambda-ric's node-gyp build
+# (test/serverless/lambda-client: g++, make, python3).
 need iptables iptables
 need setpriv util-linux
 need g++ g++

@@ -1,4 +1,4 @@
-import { DEFAULT_MESH_CONFIG, type MeshConfig } from './mesh-config.ts';
+import { DEFAULT_ISTIO_NAMESPACE, DEFAULT_MESH_CONFIG, type MeshConfig } from './mesh-config.ts';
 import { classifyObject, type MeshObject } from './objects.ts';
 import type { ServiceEntry, VirtualService } from './resources.ts';
 
@@ -39,6 +39,8 @@ export class ConfigStore {
   constructor(
     private readonly report: (problem: StoreProblem) => void,
     private readonly check: (item: MeshObject) => string | undefined = () => undefined,
+    /** Where the mesh ConfigMap `istio` is read from (`--istio-namespace`); one in another namespace is ignored. */
+    private readonly istioNamespace = DEFAULT_ISTIO_NAMESPACE,
   ) {}
 
   /** Replaces everything (a file source's full read). Returns whether the config in force changed. */
@@ -79,7 +81,7 @@ export class ConfigStore {
   }
 
   private accept(value: unknown, source: string, into: Map<string, Held>): void {
-    const result = classifyObject(value);
+    const result = classifyObject(value, 'default', this.istioNamespace);
     if (result.ok === 'ignored') return;
     const problem = result.ok ? this.check(result.item) : result.message;
     const key = result.ok ? result.item.key : result.key;

@@ -3,7 +3,7 @@ import { loadClientNode, loadKubeConfig } from '../k8s/client.ts';
 import { watchConfigMap, type ConfigMapWatch } from '../k8s/configmap-watch.ts';
 import type { ConfigStore } from './config-store.ts';
 import type { ConfigFeed } from './file-source.ts';
-import { MESH_CONFIG_MAP } from './mesh-config.ts';
+import { meshConfigMapIn } from './mesh-config.ts';
 import { NETWORKING_GROUP } from './resources.ts';
 import { objectKey } from './objects.ts';
 
@@ -16,11 +16,13 @@ interface Stoppable {
 }
 
 /**
- * ServiceEntries and VirtualServices in every namespace, and the `istio` ConfigMap, from informers. An informer
+ * ServiceEntries and VirtualServices in every namespace, and the `istio` ConfigMap of `istioNamespace` (the store
+ * must be made for the same namespace), from informers. An informer
  * relists on 410 Gone by itself; on any other error it is restarted after a pause, and the last good config stays
  * in force meanwhile (the store is only changed by events that arrive).
  */
-export function kubernetesFeed(store: ConfigStore, logger: Logger, kubeconfig?: string): ConfigFeed {
+export function kubernetesFeed(store: ConfigStore, logger: Logger, istioNamespace: string, kubeconfig?: string): ConfigFeed {
+  const meshConfigMap = meshConfigMapIn(istioNamespace);
   const running: Stoppable[] = [];
   let stopping = false;
   // The first list may fail (API server not reachable yet): keep trying; readiness stays false until it succeeds.
@@ -73,19 +75,19 @@ export function kubernetesFeed(store: ConfigStore, logger: Logger, kubeconfig?: 
         started = true;
         running.push({ stop() { stopped = true; clearTimeout(retry); void informer.stop(); } });
       }
-      const meshKey = objectKey('MeshConfig', MESH_CONFIG_MAP.namespace, MESH_CONFIG_MAP.name);
+      const meshKey = objectKey('MeshConfig', meshConfigMap.namespace, meshConfigMap.name);
       // Read the mesh config once before becoming ready: starting on the ALLOW_ANY default while the cluster says
       // REGISTRY_ONLY would open egress until the watch caught up. 404 means no ConfigMap: the default applies.
       const core = config.makeApiClient(client.CoreV1Api);
       await untilStarted('configmaps', async () => {
         try {
-          const configMap = await core.readNamespacedConfigMap({ namespace: MESH_CONFIG_MAP.namespace, name: MESH_CONFIG_MAP.name });
+          const configMap = await core.readNamespacedConfigMap(meshConfigMap);
           if (store.upsert(configMap, 'kubernetes:configmap')) onChange();
         } catch (error) {
           if ((error as { code?: number }).code !== 404) throw error;
         }
       });
-      const watch: ConfigMapWatch | undefined = await untilStarted('configmaps', () => watchConfigMap(MESH_CONFIG_MAP, (configMap) => {
+      const watch: ConfigMapWatch | undefined = await untilStarted('configmaps', () => watchConfigMap(meshConfigMap, (configMap) => {
         const changed = configMap ? store.upsert(configMap, 'kubernetes:configmap') : store.remove(meshKey);
         if (changed) onChange();
       }, logger, kubeconfig));

@@ -2,8 +2,24 @@ import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../k8s/types.ts';
 import { parseDurationMs } from './duration.ts';
 
-/** Where Istio keeps the mesh config: ConfigMap `istio` in `istio-system`, key `mesh` (YAML). */
-export const MESH_CONFIG_MAP = { namespace: 'istio-system', name: 'istio', key: 'mesh' } as const;
+/** Istio's namespace when nothing says otherwise: the chart's `global.istioNamespace` default. */
+export const DEFAULT_ISTIO_NAMESPACE = 'istio-system';
+
+/**
+ * The namespace Istio's own objects live in when no flag names it: `$ISTIO_NAMESPACE` (what Istio's binaries read;
+ * the chart sets it from `global.istioNamespace`), else istio-system. The one place that default is decided.
+ */
+export function istioNamespaceFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env['ISTIO_NAMESPACE'] || DEFAULT_ISTIO_NAMESPACE;
+}
+
+/** Where Istio keeps the mesh config: ConfigMap `istio` in Istio's namespace, key `mesh` (YAML). */
+export const MESH_CONFIG_MAP = { name: 'istio', key: 'mesh' } as const;
+
+/** The mesh ConfigMap's reference in `istioNamespace`. */
+export function meshConfigMapIn(istioNamespace: string): { namespace: string; name: string } {
+  return { namespace: istioNamespace, name: MESH_CONFIG_MAP.name };
+}
 
 export type OutboundMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
 

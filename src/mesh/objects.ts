@@ -1,5 +1,5 @@
 import { isRecord } from '../k8s/types.ts';
-import { MESH_CONFIG_MAP, meshConfigFromConfigMap, type MeshConfig } from './mesh-config.ts';
+import { DEFAULT_ISTIO_NAMESPACE, MESH_CONFIG_MAP, meshConfigFromConfigMap, type MeshConfig } from './mesh-config.ts';
 import { wildcardShape } from './host-match.ts';
 import { NETWORKING_GROUP, type ServiceEntry, type VirtualService } from './resources.ts';
 
@@ -20,18 +20,18 @@ const RESOLUTIONS = ['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN', 'DYNAMIC_DNS'];
 const PROTOCOLS = new Set(['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'TLS', 'TCP', 'MONGO', 'REDIS', 'MYSQL', 'UDP']);
 
 /**
- * Recognises ServiceEntry, VirtualService and the `istio` ConfigMap; other objects are ignored. The checks are the
+ * Recognises ServiceEntry, VirtualService and the `istio` ConfigMap of `istioNamespace`; other objects are ignored. The checks are the
  * ones whose failure would make the proxy misbehave (the validator owns the full rule set): a bad object is
  * reported and skipped, never allowed to crash the proxy.
  */
-export function classifyObject(value: unknown, defaultNamespace = 'default'): Classified {
+export function classifyObject(value: unknown, defaultNamespace = 'default', istioNamespace = DEFAULT_ISTIO_NAMESPACE): Classified {
   if (!isRecord(value)) return { ok: 'ignored' };
   const kind = value['kind'];
   const metadata = isRecord(value['metadata']) ? value['metadata'] : {};
   const name = typeof metadata['name'] === 'string' ? metadata['name'] : undefined;
   const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : defaultNamespace;
   if (kind === 'ConfigMap') {
-    if (name !== MESH_CONFIG_MAP.name || namespace !== MESH_CONFIG_MAP.namespace) return { ok: 'ignored' };
+    if (name !== MESH_CONFIG_MAP.name || namespace !== istioNamespace) return { ok: 'ignored' };
     const key = objectKey('MeshConfig', namespace, name);
     try {
       return { ok: true, item: { kind: 'MeshConfig', key, mesh: meshConfigFromConfigMap(value) } };

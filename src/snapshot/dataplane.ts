@@ -9,9 +9,10 @@ import type { ConfigFeed } from '../mesh/file-source.ts';
 import { compileSnapshotWithText } from './compile.ts';
 import { visibleTo } from './visible.ts';
 
-// `meshgate proxy --dataplane rust`: this process keeps reading the config (a directory or the API server, the same
-// feeds as the Node proxy), compiles it to a ProxySnapshot file on every change, and runs the Rust data plane on
-// that file. meshgate-proxy watches the file itself and keeps its last good snapshot when a new one is refused.
+// `meshgate proxy`: this process keeps reading the config (a directory or the API server), compiles it to a
+// ProxySnapshot file on every change, and runs the Rust data plane on that file: Node compiles and watches,
+// meshgate-proxy serves. meshgate-proxy watches the file itself and keeps its last good snapshot when a new one is
+// refused.
 
 /** `MESHGATE_PROXY_BIN`, else a release build in the checkout (source or bundle layout), else `meshgate-proxy` on PATH. */
 export function dataplaneBinary(env: NodeJS.ProcessEnv = process.env): string {
@@ -40,6 +41,13 @@ export interface DataplaneRun {
   args: string[];
   /** The proxy's namespace (POD_NAMESPACE), for exportTo. */
   namespace: string | undefined;
+  /** Where the mesh ConfigMap `istio` is read from (`--istio-namespace`). */
+  istioNamespace: string;
+  /**
+   * The pod's own terminationDrainDuration (`--drain-seconds`, which the injector writes from proxy.istio.io/config),
+   * in ms: it overrides the mesh config's defaultConfig, as a pod's ProxyConfig does in Istio. Undefined: the mesh's.
+   */
+  drainMs?: number;
   feed: (store: ConfigStore, report: (message: string) => void) => ConfigFeed;
   logger: Logger;
 }
@@ -49,10 +57,12 @@ export async function runDataplane(run: DataplaneRun): Promise<number> {
   const { logger } = run;
   const ownDir = run.snapshotFile === undefined ? mkdtempSync(join(tmpdir(), 'meshgate-snapshot-')) : undefined;
   const file = run.snapshotFile ?? join(ownDir!, 'snapshot.json');
-  const store = new ConfigStore((p) => logger.warn({ object: p.key, source: p.source }, `invalid config object: ${p.message}`));
+  const store = new ConfigStore((p) => logger.warn({ object: p.key, source: p.source }, `invalid config object: ${p.message}`), undefined, run.istioNamespace);
   let written: string | undefined;
   const publish = (): void => {
-    const { snapshot, text } = compileSnapshotWithText(visibleTo(store.snapshot(), run.namespace));
+    const input = visibleTo(store.snapshot(), run.namespace);
+    if (run.drainMs !== undefined) input.mesh = { ...input.mesh, terminationDrainDurationMs: run.drainMs };
+    const { snapshot, text } = compileSnapshotWithText(input);
     if (snapshot.version === written) return;
     for (const p of snapshot.problems) logger.warn({ object: `${p.source.kind}/${p.source.namespace}/${p.source.name}`, path: p.source.path }, `left out of the snapshot: ${p.message}`);
     writeSnapshotFile(file, text);

@@ -2,15 +2,16 @@
 //
 // Why: a checkout may sit where other users cannot even traverse (root's home is 0700). UID 1337 then cannot read
 // src/, node_modules or the checkout's package.json, and `node --import tsx src/cli/main.ts` dies before running
-// (ERR_INVALID_PACKAGE_CONFIG … permission denied). So each script is bundled with esbuild into one file in a
-// world-readable temporary directory, the native addon beside it where the proxy looks first (build/Release), and
-// the process runs there. Nothing of the checkout is needed at run time, whatever its permissions.
+// (ERR_INVALID_PACKAGE_CONFIG … permission denied), nor run dataplane/target/release/meshgate-proxy. So each script
+// is bundled with esbuild into one file in a world-readable temporary directory, a copy of meshgate-proxy beside it
+// (`meshgate proxy` is pointed at it with MESHGATE_PROXY_BIN: stagedEnv), and the process runs there. Nothing of the
+// checkout is needed at run time, whatever its permissions.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
-const ADDON = resolve('native/build/Release/original_dst.node');
+const DATAPLANE = resolve('dataplane/target/release/meshgate-proxy');
 
 let stageDir: string | undefined;
 const staged = new Map<string, Promise<string>>();
@@ -20,10 +21,9 @@ function stageDirectory(): string {
   if (stageDir) return stageDir;
   const dir = mkdtempSync(join(tmpdir(), 'mg-stage-'));
   chmodSync(dir, 0o755);
-  if (existsSync(ADDON)) {
-    mkdirSync(join(dir, 'build', 'Release'), { recursive: true, mode: 0o755 });
-    copyFileSync(ADDON, join(dir, 'build', 'Release', 'original_dst.node'));
-    chmodSync(join(dir, 'build', 'Release', 'original_dst.node'), 0o755);
+  if (existsSync(DATAPLANE)) {
+    copyFileSync(DATAPLANE, join(dir, 'meshgate-proxy'));
+    chmodSync(join(dir, 'meshgate-proxy'), 0o755);
   }
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   stageDir = dir;
@@ -40,8 +40,6 @@ async function bundle(script: string, dir: string): Promise<string> {
     target: 'node24',
     format: 'esm',
     sourcemap: 'inline',
-    // The addon is loaded at run time from build/Release next to the bundle (src/proxy/original-dst.ts).
-    external: ['*.node'],
     // Some CommonJS dependencies call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'error',
@@ -63,4 +61,10 @@ export function stageScript(script: string): Promise<string> {
 /** Where a staged process runs: its working directory must be readable too. */
 export function stageCwd(): string {
   return stageDirectory();
+}
+
+/** The environment a staged process needs: `meshgate proxy` runs the staged copy of meshgate-proxy. */
+export function stagedEnv(): Record<string, string> {
+  const binary = join(stageDirectory(), 'meshgate-proxy');
+  return existsSync(binary) ? { MESHGATE_PROXY_BIN: binary } : {};
 }

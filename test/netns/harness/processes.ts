@@ -1,7 +1,7 @@
 // Processes inside the namespaces: long-running servers (stand-ins, the proxy) and curl runs, each as a chosen
 // UID, every wait bounded in time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { stageCwd, stageScript } from '../../helpers/stage.ts';
+import { stageCwd, stagedEnv, stageScript } from '../../helpers/stage.ts';
 
 const NODE = process.execPath;
 
@@ -32,7 +32,7 @@ export async function startNode(ns: string | undefined, uid: number | undefined,
   const child = spawn(command as string, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(otherUser ? { cwd: stageCwd() } : {}),
-    env: { ...process.env, MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? 'info', ...env },
+    env: { ...process.env, MESHGATE_LOG_LEVEL: process.env.MESHGATE_LOG_LEVEL ?? 'info', ...(otherUser ? stagedEnv() : {}), ...env },
   });
   const lines: string[] = [];
   const stderr: string[] = [];

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { istioNamespaceFromEnv } from '../../../src/mesh/mesh-config.ts';
 import { ConfigStore, type StoreProblem } from '../../../src/mesh/config-store.ts';
 
 const entry = (hosts: unknown, name = 'e'): unknown => ({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name }, spec: { hosts, ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] } });
@@ -59,4 +60,22 @@ test('what admission accepts, the file source accepts: resolution DYNAMIC_DNS an
   store.replaceAll([{ source: 'f', values: [dynamic, entry(['*foo.com', 'a.example'], 'partial')], broken: false }]);
   assert.deepEqual(problems, []);
   assert.deepEqual(store.snapshot().serviceEntries.map((e) => [e.metadata.name, e.spec.resolution ?? 'NONE']), [['dyn', 'DYNAMIC_DNS'], ['partial', 'NONE']]);
+});
+
+test('the mesh ConfigMap is the `istio` one of the Istio namespace the store is made for; another namespace\'s is ignored', () => {
+  const configMap = (namespace: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace }, data: { mesh: 'outboundTrafficPolicy: {mode: REGISTRY_ONLY}' } });
+  const mode = (store: ConfigStore, namespace: string): string => {
+    store.replaceAll([{ source: 'f', values: [configMap(namespace)], broken: false }]);
+    return store.snapshot().mesh.outboundTrafficPolicy.mode;
+  };
+  assert.equal(mode(new ConfigStore(() => undefined), 'istio-system'), 'REGISTRY_ONLY');
+  assert.equal(mode(new ConfigStore(() => undefined), 'mesh-system'), 'ALLOW_ANY');
+  assert.equal(mode(new ConfigStore(() => undefined, undefined, 'mesh-system'), 'mesh-system'), 'REGISTRY_ONLY');
+  assert.equal(mode(new ConfigStore(() => undefined, undefined, 'mesh-system'), 'istio-system'), 'ALLOW_ANY');
+});
+
+test('the Istio namespace comes from $ISTIO_NAMESPACE, else istio-system (an empty value counts as unset)', () => {
+  assert.equal(istioNamespaceFromEnv({ ISTIO_NAMESPACE: 'mesh-system' }), 'mesh-system');
+  assert.equal(istioNamespaceFromEnv({ ISTIO_NAMESPACE: '' }), 'istio-system');
+  assert.equal(istioNamespaceFromEnv({}), 'istio-system');
 });

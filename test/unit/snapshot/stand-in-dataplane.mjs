@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Stands in for meshgate-proxy in the supervisor test (the real binary is exercised by test/cli/proxy-dataplane
+// Stands in for meshgate-proxy in the supervisor test (the real binary is exercised by test/cli/proxy.test.ts
 // when it is built): reports the argument list, then each snapshot version it reads from --snapshot FILE, and
-// "term" on SIGTERM. Bounded: exits by itself after 30 s.
+// "term" on SIGTERM, then exits with $STAND_IN_EXIT (default 0). Bounded: exits by itself after 30 s.
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
@@ -19,6 +19,6 @@ const poll = setInterval(() => {
 process.on('SIGTERM', () => {
   process.stdout.write('term\n');
   clearInterval(poll);
-  process.exit(0);
+  process.exit(Number(process.env.STAND_IN_EXIT ?? 0));
 });
 setTimeout(() => process.exit(3), 30_000).unref();
