@@ -25,6 +25,8 @@ export interface SidecarOptions {
   userVolumes: Volume[];
   userMounts: VolumeMount[];
   prometheusMerge: boolean;
+  /** Rewrite the app's probes to the status port; `explicit` when the pod's annotation asked (gRPC is then refused). */
+  probeRewrite: { enabled: boolean; explicit: boolean };
   /** Accepted with a caveat the user should see (admission warnings, kube-inject stderr). */
   warnings: string[];
 }
@@ -208,11 +210,9 @@ export function resolveSidecarOptions(
       message: 'status port 0 disables the readiness endpoint that holdApplicationUntilProxyStarts waits for' });
   }
 
+  // Istio's precedence: the annotation, else sidecarInjectorWebhook.rewriteAppHTTPProbe (default true).
   const rewrite = boolAnnotation(annotations, Annotation.rewriteAppHTTPProbers, errors);
-  if (rewrite === true) {
-    errors.push({ field: field(Annotation.rewriteAppHTTPProbers),
-      message: 'meshgate does not rewrite application HTTP probes (its data plane serves no /app-health); remove it or set "false"' });
-  }
+  const probeRewrite = { enabled: rewrite ?? values.sidecarInjectorWebhook.rewriteAppHTTPProbe, explicit: rewrite === true };
 
   let image = proxyImage(values);
   if (Object.hasOwn(annotations, Annotation.proxyImage)) {
@@ -273,7 +273,7 @@ export function resolveSidecarOptions(
       startupProbe: { ...proxy.startupProbe }, hold,
       proxyImage: image,
       initImage: values.global.proxy_init.image === '' ? image : initImage(values),
-      proxyConfig, userVolumes, userMounts, prometheusMerge, warnings,
+      proxyConfig, userVolumes, userMounts, prometheusMerge, probeRewrite, warnings,
     },
     errors,
   };

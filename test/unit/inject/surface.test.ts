@@ -264,16 +264,6 @@ test('prometheus.istio.io/merge-metrics "true": the prometheus.io annotations po
   assert.equal(denied({ 'prometheus.istio.io/merge-metrics': 'maybe' })[0]?.field, 'metadata.annotations[prometheus.istio.io/merge-metrics]');
 });
 
-test('rewriteAppHTTPProbers: "true" is refused clearly, "false" accepted; the default values refuse nobody', () => {
-  const [error] = denied({ 'sidecar.istio.io/rewriteAppHTTPProbers': 'true' });
-  assert.equal(error?.field, 'metadata.annotations[sidecar.istio.io/rewriteAppHTTPProbers]');
-  assert.match(error?.message ?? '', /does not rewrite application HTTP probes/);
-  const probed = samplePod({ annotations: { 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' }, spec: { containers: [{ name: 'app', readinessProbe: { httpGet: { path: '/ready', port: 8080 } } }] } });
-  assert.equal(injectPod(probed, { values: defaultValues(), namespace: 'default' }).kind, 'inject');
-  const plain = samplePod({ spec: { containers: [{ name: 'app', livenessProbe: { httpGet: { path: '/live', port: 8080 } } }] } });
-  assert.equal(injectPod(plain, { values: defaultValues(), namespace: 'default' }).kind, 'inject');
-});
-
 for (const key of Object.keys(REFUSED_ANNOTATIONS)) {
   test(`an Istio annotation meshgate does not implement is refused by name: ${key}`, () => {
     const [error] = denied({ [key]: 'x' });
