@@ -1,5 +1,6 @@
 import { Annotation, Injected } from '../istio/keys.ts';
 import { isRecord, type PodSpec, type StringMap, type Volume } from '../k8s/types.ts';
+import { APP_PROBE_PORT_ENV, APP_PROBERS_ENV } from './app-probes.ts';
 import { checkPortList } from './ports.ts';
 import { checkInterceptionMode, checkProxyConfig, mergeProxyConfig, parseProxyConfigAnnotation, type InterceptionMode, type ProxyConfig } from './proxy-config.ts';
 import { refusedAnnotations } from './surface.ts';
@@ -79,7 +80,7 @@ export function parseBool(value: string): boolean | undefined {
 
 /** Environment variables the injector sets on istio-proxy; proxyMetadata may not redefine them. */
 export const PROXY_ENV_NAMES: ReadonlySet<string> = new Set(['POD_NAME', 'POD_NAMESPACE', 'INSTANCE_IP', 'SERVICE_ACCOUNT',
-  'ISTIO_META_WORKLOAD_NAME', 'CANONICAL_SERVICE', 'CANONICAL_REVISION', 'TMPDIR', 'PROXY_CONFIG']);
+  'ISTIO_META_WORKLOAD_NAME', 'CANONICAL_SERVICE', 'CANONICAL_REVISION', 'TMPDIR', 'PROXY_CONFIG', APP_PROBERS_ENV, APP_PROBE_PORT_ENV]);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MOUNT_KEYS = new Set(['name', 'mountPath', 'readOnly', 'subPath', 'subPathExpr', 'mountPropagation', 'recursiveReadOnly']);

@@ -144,3 +144,11 @@ test('malformed probe fields deny with the probe\'s path instead of reaching the
     assert.equal(outcome.kind === 'deny' ? outcome.errors[0]?.field : '', 'spec.containers[0].readinessProbe');
   }
 });
+
+test('proxyMetadata cannot redefine the probe variables the injector writes (the proxy would run other probes)', () => {
+  for (const name of ['ISTIO_KUBE_APP_PROBERS', 'MESHGATE_APP_PROBE_PORT']) {
+    const outcome = injectPod(podWith([WEB], { 'proxy.istio.io/config': JSON.stringify({ proxyMetadata: { [name]: '{}' } }) }), { values: defaultValues(), namespace: 'default' });
+    assert.equal(outcome.kind, 'deny');
+    assert.equal(outcome.kind === 'deny' ? outcome.errors[0]?.field : '', `metadata.annotations[proxy.istio.io/config].proxyMetadata.${name}`);
+  }
+});
