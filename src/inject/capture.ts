@@ -108,7 +108,7 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
     const check = checkInterfaceList(annotations[key] ?? '');
     if (check.ok) return check.interfaces.join(',');
     errors.push({ field: `metadata.annotations[${key}]`, value: annotations[key] as string,
-      message: `invalid interface ${JSON.stringify(check.bad)} (comma-separated names of 1-15 characters: letters, digits, _ . : @ -, a trailing + as wildcard)` });
+      message: `invalid interface ${JSON.stringify(check.bad)} (comma-separated names of 1-15 characters: letters, digits, _ . @ -, a trailing + as wildcard)` });
     return '';
   };
   const excludeInterfaces = interfaces(Annotation.excludeInterfaces);

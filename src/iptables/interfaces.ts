@@ -1,11 +1,11 @@
 // Network interface lists of `meshgate init -c` / `-k` and their annotations. Validation only: no I/O.
 
 /**
- * A Linux interface name as iptables' `-i`/`-o` take it: 1 to 15 characters (IFNAMSIZ less the NUL), no `/`,
- * whitespace or quote (the kernel refuses those, and the name is written into iptables-restore input), and a `+` only
- * at the end (iptables' prefix wildcard, `veth+`).
+ * A Linux interface name as iptables' `-i`/`-o` take it: 1 to 15 characters (IFNAMSIZ less the NUL), no `/`, `:`
+ * or whitespace (the kernel refuses those) and nothing else outside `A-Za-z0-9_.@-` (the name is written into
+ * iptables-restore input), and a `+` only at the end (iptables' prefix wildcard, `veth+`).
  */
-const INTERFACE = /^[A-Za-z0-9_.:@-]{1,15}$|^[A-Za-z0-9_.:@-]{1,14}\+$/;
+const INTERFACE = /^[A-Za-z0-9_.@-]{1,15}$|^[A-Za-z0-9_.@-]{1,14}\+$/;
 /** Bounds the rules one list can produce. */
 export const MAX_INTERFACES = 32;
 

@@ -81,7 +81,7 @@ function ports(flag: string, value: string, wildcard: boolean, errors: string[])
 function interfaces(flag: string, value: string, errors: string[]): string[] {
   const check = checkInterfaceList(value);
   if (check.ok) return check.interfaces;
-  errors.push(`${flag}: invalid interface ${JSON.stringify(check.bad)} (1-15 characters, letters, digits, _ . : @ -, a trailing + as wildcard)`);
+  errors.push(`${flag}: invalid interface ${JSON.stringify(check.bad)} (1-15 characters, letters, digits, _ . @ -, a trailing + as wildcard)`);
   return [];
 }
 
