@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
+pub mod app_probe;
 pub mod body;
 pub mod http_proxy;
 pub mod inbound;

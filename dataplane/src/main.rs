@@ -4,7 +4,8 @@
 //!                [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N]
 //!
 //! The workload's identity comes from the environment the injector sets: ISTIO_META_WORKLOAD_NAME, POD_NAMESPACE,
-//! and ISTIO_METAJSON_LABELS (the pod's labels as JSON).
+//! and ISTIO_METAJSON_LABELS (the pod's labels as JSON). With ISTIO_KUBE_APP_PROBERS (rewritten app probes) it also
+//! serves /app-health/... on MESHGATE_APP_PROBE_PORT (15020), see app_probe.rs.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +14,7 @@ use meshgate_proxy::listener::{self, Limits};
 use meshgate_proxy::route::table::Workload;
 use meshgate_proxy::state::{self, Shared};
 use meshgate_proxy::upstream::{Pool, Resolver};
-use meshgate_proxy::{admin, inbound, log};
+use meshgate_proxy::{admin, app_probe, inbound, log};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,6 +118,8 @@ async fn bind(address: Option<&str>, port: u16) -> std::io::Result<TcpListener> 
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // Before anything listens: a malformed ISTIO_KUBE_APP_PROBERS stops the proxy with the reason.
+    let app_probes = app_probe::AppProbers::from_env()?;
     let shared = Shared::new(workload_from_env());
     // The first load happens before the listeners open; a bad first snapshot leaves the proxy not ready (503 on
     // /healthz/ready) while the watcher waits for a good one.
@@ -145,6 +148,11 @@ async fn run(args: Args) -> Result<(), String> {
         let l = if loopback { bind(Some("127.0.0.1"), port).await } else { bind(bind_to, port).await };
         let l = l.map_err(|e| format!("port {port}: {e}"))?;
         tokio::spawn(admin::serve(l, role, shared.clone(), draining.clone()));
+    }
+    if let Some((port, probers)) = app_probes {
+        let l = bind(bind_to, port).await.map_err(|e| format!("application probes :{port}: {e}"))?;
+        log::info(&format!("application probes: {} on :{port}", probers.len()));
+        tokio::spawn(app_probe::serve(l, Arc::new(probers)));
     }
     log::info(&format!(
         "listening: outbound :{}, inbound :{}, admin 127.0.0.1:{}, status :{}, metrics :{}",

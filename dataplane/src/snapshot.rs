@@ -36,6 +36,8 @@ pub enum OutboundMode {
     #[default]
     AllowAny,
     RegistryOnly,
+    /// Istio 1.31: unknown plaintext HTTP goes to the DNS answer for its Host; TLS and TCP as ALLOW_ANY.
+    AllowAnyDynamicDns,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]

@@ -439,3 +439,18 @@ async fn h2c_client_to_an_http1_only_upstream_of_an_http_cluster() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(String::from_utf8_lossy(&body), "HTTP/1.1 /v");
 }
+
+#[tokio::test]
+async fn allow_any_dynamic_dns_sends_an_unknown_host_to_its_dns_answer_not_the_dialled_address() {
+    // The dialled address is a live upstream; the resolver can only fail. ALLOW_ANY reaches the upstream, while
+    // ALLOW_ANY_DYNAMIC_DNS looks the Host up (and answers 503 when that fails), so the two modes differ on this path.
+    let (up, _) = upstream(200).await;
+    let allow_any = start(&snapshot("ALLOW_ANY", "", &[], vec![]), up, Limits::default()).await;
+    assert!(get(allow_any.addr, "unknown.test", "/", "").await.starts_with("HTTP/1.1 200"));
+    let dynamic = start(&snapshot("ALLOW_ANY_DYNAMIC_DNS", "", &[], vec![]), up, Limits::default()).await;
+    let resolved = get(dynamic.addr, "unknown.test", "/", "").await;
+    assert!(resolved.starts_with("HTTP/1.1 503"), "{resolved}");
+    assert!(resolved.to_lowercase().contains("dns"), "{resolved}");
+    // An IP-literal Host has nothing to resolve: the original destination, as ALLOW_ANY.
+    assert!(get(dynamic.addr, "192.0.2.7", "/", "").await.starts_with("HTTP/1.1 200"));
+}

@@ -2,6 +2,7 @@ import { Annotation, ProxyPort } from '../istio/keys.ts';
 import { checkCidrList } from '../ranges/cidr.ts';
 import type { StringMap } from '../k8s/types.ts';
 import { checkPortList } from './ports.ts';
+import { checkInterfaceList } from '../iptables/interfaces.ts';
 import type { InjectorValues } from './values.ts';
 
 /** Ranges computed from the cluster (the ranges module), or the reason there are none. */
@@ -26,6 +27,9 @@ export interface CaptureSettings {
   excludeOutboundPorts: string;
   includeInboundPorts: string;
   excludeInboundPorts: string;
+  /** istio-iptables -c and -k, comma-separated ("" = none), from the pod's annotations (Istio has no value for them). */
+  excludeInterfaces: string;
+  kubevirtInterfaces: string;
   /** 0: no status port, no readiness or startup probe. */
   statusPort: number;
   /**
@@ -99,6 +103,17 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
   const excludeOutboundPorts = portSetting(Annotation.excludeOutboundPorts, proxy.excludeOutboundPorts, 'global.proxy.excludeOutboundPorts', false);
   const includeInboundPorts = portSetting(Annotation.includeInboundPorts, proxy.includeInboundPorts, 'global.proxy.includeInboundPorts', true);
   const excludedInbound = portSetting(Annotation.excludeInboundPorts, proxy.excludeInboundPorts, 'global.proxy.excludeInboundPorts', false);
+  // Istio's template: istio.io/reroute-virtual-interfaces, else the older traffic.sidecar.istio.io/kubevirtInterfaces.
+  const interfaces = (key: string): string => {
+    const check = checkInterfaceList(annotations[key] ?? '');
+    if (check.ok) return check.interfaces.join(',');
+    errors.push({ field: `metadata.annotations[${key}]`, value: annotations[key] as string,
+      message: `invalid interface ${JSON.stringify(check.bad)} (comma-separated names of 1-15 characters: letters, digits, _ . @ -, a trailing + as wildcard)` });
+    return '';
+  };
+  const excludeInterfaces = interfaces(Annotation.excludeInterfaces);
+  const kubevirtInterfaces = interfaces(Object.hasOwn(annotations, Annotation.rerouteVirtualInterfaces)
+    ? Annotation.rerouteVirtualInterfaces : Annotation.kubevirtInterfaces);
   const statusPortText = annotations[Annotation.statusPort] ?? String(proxy.statusPort);
   const statusPort = /^\d{1,5}$/.test(statusPortText.trim()) ? Number(statusPortText.trim()) : NaN;
   if (!(statusPort >= 0 && statusPort <= 65535)) {
@@ -126,6 +141,8 @@ export function resolveCapture(annotations: StringMap, values: InjectorValues, c
       excludeOutboundPorts,
       includeInboundPorts,
       excludeInboundPorts,
+      excludeInterfaces,
+      kubevirtInterfaces,
       statusPort,
       warnings,
     },

@@ -78,6 +78,8 @@ export function initArgs(capture: CaptureSettings): string[] {
   ];
   if (capture.excludeOutboundPorts !== '') args.push('-o', capture.excludeOutboundPorts);
   if (capture.includeOutboundPorts !== '') args.push('-q', capture.includeOutboundPorts);
+  if (capture.kubevirtInterfaces !== '') args.push('-k', capture.kubevirtInterfaces);
+  if (capture.excludeInterfaces !== '') args.push('-c', capture.excludeInterfaces);
   return args;
 }
 

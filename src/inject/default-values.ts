@@ -55,8 +55,8 @@ export const DEFAULT_VALUES = {
     injectedAnnotations: {},
     // Read by the chart (the webhook configuration's namespace selector); the API server applies it.
     enableNamespacesByDefault: false,
-    // Istio's default is true; meshgate does not rewrite probes (README), so true is refused at load.
-    rewriteAppHTTPProbe: false,
+    // Istio's default: the app's httpGet/tcpSocket probes go through the proxy's status port (app-probes.ts).
+    rewriteAppHTTPProbe: true,
   },
   meshConfig: {
     // ProxyConfig defaults, under each pod's proxy.istio.io/config.

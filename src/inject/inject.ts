@@ -1,6 +1,7 @@
 import { Annotation, Injected, Label } from '../istio/keys.ts';
 import { isRecord, type Container, type PodLike, type StringMap, type Volume } from '../k8s/types.ts';
 import { resolveCapture, type CaptureSettings, type ClusterRanges } from './capture.ts';
+import { appProbeEnv, rewriteAppProbes } from './app-probes.ts';
 import { apiTokenMount, buildSidecarParts, proxyResources } from './containers.ts';
 import { decideInjection, MESHGATE_REVISION, type SkipReason } from './decide.ts';
 import { previousInjection, prometheusAnnotations, resolveSidecarOptions, type VolumeMount } from './pod-options.ts';
@@ -89,14 +90,20 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
     ...resources.errors.map((e) => ({ field: e.field, message: `invalid resource quantity (${JSON.stringify(e.value)})` })),
     ...resolved.errors,
   ];
+  const options = resolved.options;
+  const statusPort = capture.ok ? capture.settings.statusPort : 0;
+  // Status port 0: nothing serves /app-health, so the probes stay as they are (Istio skips the rewrite too).
+  const probes = options.probeRewrite.enabled && statusPort !== 0
+    ? rewriteAppProbes(spec, statusPort, options.probeRewrite.explicit ? 'deny' : 'keep') : undefined;
+  errors.push(...(probes?.errors ?? []));
   if (!capture.ok || errors.length > 0) return { kind: 'deny', errors };
 
-  const options = resolved.options;
   const native = options.native;
   const workload = describeWorkload(meta, ctx.workloadName);
   const parts = buildSidecarParts(ctx.values, capture.settings, resources.resources, workload, options);
   const tokenMount = apiTokenMount(spec.containers ?? []);
   if (tokenMount) parts.proxy['volumeMounts'] = [...(parts.proxy['volumeMounts'] as VolumeMount[]), tokenMount];
+  if (probes) parts.proxy['env'] = [...(parts.proxy['env'] as unknown[]), ...appProbeEnv(probes.probers, statusPort)];
   const init = parts.init ? [parts.init] : [];
 
   const isInjectedContainer = (c: Container): boolean => c.name === Injected.initContainer || c.name === Injected.proxyContainer;
@@ -105,6 +112,8 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
   const podSecrets = new Set(((spec['imagePullSecrets'] ?? []) as Array<{ name: string }>).map((secret) => secret.name));
   const missingSecrets = pullSecrets.filter((name) => !podSecrets.has(name));
   const patch: PatchOp[] = [
+    // First, while every index still names the pod's own containers.
+    ...(probes?.ops ?? []),
     // Istio's order: native puts init then proxy before the user's init containers; hold puts the proxy first.
     ...placeNamedItems('/spec/initContainers', spec.initContainers, isInjectedContainer,
       native ? [...init, parts.proxy] : [], native ? [] : init),
@@ -146,5 +155,5 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
   if (!Object.hasOwn(labels, Label.canonicalRevision)) identity[Label.canonicalRevision] = workload.canonicalRevision;
   patch.push(...setMapEntries('/metadata/labels', meta.labels, identity));
 
-  return { kind: 'inject', patch, capture: settings, because: decision.because, warnings: options.warnings };
+  return { kind: 'inject', patch, capture: settings, because: decision.because, warnings: [...options.warnings, ...(probes?.warnings ?? [])] };
 }

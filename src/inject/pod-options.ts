@@ -1,5 +1,6 @@
 import { Annotation, Injected } from '../istio/keys.ts';
 import { isRecord, type PodSpec, type StringMap, type Volume } from '../k8s/types.ts';
+import { APP_PROBE_PORT_ENV, APP_PROBERS_ENV } from './app-probes.ts';
 import { checkPortList } from './ports.ts';
 import { checkInterceptionMode, checkProxyConfig, mergeProxyConfig, parseProxyConfigAnnotation, type InterceptionMode, type ProxyConfig } from './proxy-config.ts';
 import { refusedAnnotations } from './surface.ts';
@@ -25,6 +26,8 @@ export interface SidecarOptions {
   userVolumes: Volume[];
   userMounts: VolumeMount[];
   prometheusMerge: boolean;
+  /** Rewrite the app's probes to the status port; `explicit` when the pod's annotation asked (gRPC is then refused). */
+  probeRewrite: { enabled: boolean; explicit: boolean };
   /** Accepted with a caveat the user should see (admission warnings, kube-inject stderr). */
   warnings: string[];
 }
@@ -77,7 +80,7 @@ export function parseBool(value: string): boolean | undefined {
 
 /** Environment variables the injector sets on istio-proxy; proxyMetadata may not redefine them. */
 export const PROXY_ENV_NAMES: ReadonlySet<string> = new Set(['POD_NAME', 'POD_NAMESPACE', 'INSTANCE_IP', 'SERVICE_ACCOUNT',
-  'ISTIO_META_WORKLOAD_NAME', 'CANONICAL_SERVICE', 'CANONICAL_REVISION', 'TMPDIR', 'PROXY_CONFIG']);
+  'ISTIO_META_WORKLOAD_NAME', 'CANONICAL_SERVICE', 'CANONICAL_REVISION', 'TMPDIR', 'PROXY_CONFIG', APP_PROBERS_ENV, APP_PROBE_PORT_ENV]);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MOUNT_KEYS = new Set(['name', 'mountPath', 'readOnly', 'subPath', 'subPathExpr', 'mountPropagation', 'recursiveReadOnly']);
@@ -208,11 +211,9 @@ export function resolveSidecarOptions(
       message: 'status port 0 disables the readiness endpoint that holdApplicationUntilProxyStarts waits for' });
   }
 
+  // Istio's precedence: the annotation, else sidecarInjectorWebhook.rewriteAppHTTPProbe (default true).
   const rewrite = boolAnnotation(annotations, Annotation.rewriteAppHTTPProbers, errors);
-  if (rewrite === true) {
-    errors.push({ field: field(Annotation.rewriteAppHTTPProbers),
-      message: 'meshgate does not rewrite application HTTP probes (its data plane serves no /app-health); remove it or set "false"' });
-  }
+  const probeRewrite = { enabled: rewrite ?? values.sidecarInjectorWebhook.rewriteAppHTTPProbe, explicit: rewrite === true };
 
   let image = proxyImage(values);
   if (Object.hasOwn(annotations, Annotation.proxyImage)) {
@@ -273,7 +274,7 @@ export function resolveSidecarOptions(
       startupProbe: { ...proxy.startupProbe }, hold,
       proxyImage: image,
       initImage: values.global.proxy_init.image === '' ? image : initImage(values),
-      proxyConfig, userVolumes, userMounts, prometheusMerge, warnings,
+      proxyConfig, userVolumes, userMounts, prometheusMerge, probeRewrite, warnings,
     },
     errors,
   };

@@ -24,9 +24,6 @@ export const REFUSED_ANNOTATIONS: Readonly<Record<string, string>> = {
   'sidecar.istio.io/proxyImageType': 'one image (meshgate) serves every proxy; use sidecar.istio.io/proxyImage',
   'inject.istio.io/templates': 'meshgate builds the sidecar itself: Istio\'s injection templates do not apply',
   'proxy.istio.io/overrides': 'written by Istio\'s injector for its own template overrides; not read',
-  'traffic.sidecar.istio.io/excludeInterfaces': 'meshgate init has no per-interface exclusion (istio-iptables -c)',
-  'traffic.sidecar.istio.io/kubevirtInterfaces': 'meshgate init has no virtual-interface rerouting (istio-iptables -k)',
-  'istio.io/reroute-virtual-interfaces': 'meshgate init has no virtual-interface rerouting (istio-iptables -k)',
   'ambient.istio.io/bypass-inbound-capture': 'meshgate has no ambient mode',
   'ambient.istio.io/redirection': 'meshgate has no ambient mode (a pod enrolled in ambient must not also get a sidecar)',
   'ambient.istio.io/dns-capture': 'meshgate has no ambient mode',
@@ -53,18 +50,12 @@ export interface SurfaceError {
   message: string;
 }
 
-/** Annotations whose only accepted values are the ones that need nothing meshgate lacks (empty lists). */
-const REFUSED_UNLESS_EMPTY: ReadonlySet<string> = new Set([
-  Annotation.excludeInterfaces, Annotation.kubevirtInterfaces, Annotation.rerouteVirtualInterfaces,
-]);
-
 export function refusedAnnotations(annotations: StringMap): SurfaceError[] {
   const errors: SurfaceError[] = [];
-  for (const [key, value] of Object.entries(annotations)) {
+  for (const key of Object.keys(annotations)) {
     const field = `metadata.annotations[${key}]`;
     const reason = REFUSED_ANNOTATIONS[key];
     if (reason !== undefined) {
-      if (REFUSED_UNLESS_EMPTY.has(key) && value.trim() === '') continue;
       errors.push({ field, message: `Istio annotation not implemented by meshgate: ${reason}; remove it (README "Injection surface")` });
     } else if (!IMPLEMENTED.has(key) && INJECTION_PREFIXES.some((prefix) => key.startsWith(prefix))) {
       errors.push({ field, message: 'not an Istio injection annotation meshgate knows (a typo?); see README "Injection surface"' });

@@ -73,9 +73,6 @@ const lifecycle: LeafCheck = (v) => {
   const bad = Object.keys(v).find((k) => !['postStart', 'preStop', 'stopSignal'].includes(k));
   return bad === undefined ? ok(v) : fail(`unknown lifecycle key ${JSON.stringify(bad)} (expected postStart, preStop, stopSignal)`);
 };
-const rewriteProbes: LeafCheck = (v) => (v === false ? ok(v) : v === true
-  ? fail('meshgate does not rewrite application HTTP probes through the status port (no /app-health endpoint in its data plane); set it to false')
-  : bool(v));
 const controlAddress: LeafCheck = (v) => (typeof v === 'string' && CONTROL_ADDRESS_PATTERN.test(v)
   ? ok(v) : fail(`expected an https://HOST[:PORT] address of meshgate control, got ${JSON.stringify(v)?.slice(0, 200)}`));
 const proxyConfig: LeafCheck = (v) => {
@@ -123,7 +120,7 @@ export const VALUES_SCHEMA: { children: Record<string, Node> } = {
         alwaysInjectSelector: { leaf: selectors },
         injectedAnnotations: { leaf: stringMap },
         enableNamespacesByDefault: { leaf: bool },
-        rewriteAppHTTPProbe: { leaf: rewriteProbes },
+        rewriteAppHTTPProbe: { leaf: bool },
       },
     },
     meshConfig: { children: { defaultConfig: { leaf: proxyConfig }, enablePrometheusMerge: { leaf: bool } } },

@@ -24,9 +24,30 @@ function ofFamily(cidrs: Cidr[], family: Family): string[] {
   return cidrs.filter((cidr) => cidr.family === family).map((cidr) => `${cidr.address}/${cidr.prefix}`);
 }
 
+/**
+ * istio-iptables -k: what arrives on a VM's virtual interface is the VM's outbound traffic, so it takes the outbound
+ * redirect for the included destinations. Istio inserts these at the head of PREROUTING; here they come before the
+ * inbound jump, which is the same order for every packet.
+ */
+function kubevirtRules(s: InitSettings, family: Family): string[] {
+  const rules: string[] = [];
+  for (const name of s.kubevirtInterfaces) {
+    if (s.includeAll) rules.push(`-A PREROUTING -i ${name} -j ${Chain.redirect}`);
+    else for (const cidr of ofFamily(s.includeCidrs, family)) rules.push(`-A PREROUTING -i ${name} -d ${cidr} -j ${Chain.redirect}`);
+  }
+  return rules;
+}
+
+/**
+ * Istio writes the interface RETURNs into PREROUTING and OUTPUT themselves; here they open meshgate's own chains
+ * instead. Same effect (nothing else precedes the jumps), and a rerun or --cleanup removes exactly what it added:
+ * iptables-restore cannot tell a RETURN of ours in a built-in chain from one the node's admin wrote.
+ */
 function inboundRules(s: InitSettings): string[] {
   if (!s.inboundAll && s.inboundPorts.length === 0) return [];
   const rules = [`-A PREROUTING -p tcp -j ${Chain.inbound}`];
+  // -c: never captured; -k: the VM's traffic is outbound, never the pod's inbound.
+  for (const name of [...s.excludeInterfaces, ...s.kubevirtInterfaces]) rules.push(`-A ${Chain.inbound} -i ${name} -j RETURN`);
   if (s.inboundAll) {
     for (const port of [HBONE_PORT, ...s.inboundExcludePorts]) rules.push(`-A ${Chain.inbound} -p tcp --dport ${port} -j RETURN`);
     rules.push(`-A ${Chain.inbound} -p tcp -j ${Chain.inRedirect}`);
@@ -39,6 +60,7 @@ function inboundRules(s: InitSettings): string[] {
 function outboundRules(s: InitSettings, family: Family): string[] {
   const out = Chain.output;
   const rules = [`-A OUTPUT -p tcp -j ${out}`];
+  for (const name of s.excludeInterfaces) rules.push(`-A ${out} -o ${name} -j RETURN`);
   for (const port of s.outboundExcludePorts) rules.push(`-A ${out} -p tcp --dport ${port} -j RETURN`);
   for (const uid of s.proxyUids) rules.push(`-A ${out} -m owner --uid-owner ${uid} -j RETURN`);
   for (const gid of s.proxyGids) rules.push(`-A ${out} -m owner --gid-owner ${gid} -j RETURN`);
@@ -56,6 +78,7 @@ export function natRules(s: InitSettings, family: Family): string[] {
   return [
     `-A ${Chain.redirect} -p tcp -j REDIRECT --to-ports ${s.outboundPort}`,
     `-A ${Chain.inRedirect} -p tcp -j REDIRECT --to-ports ${s.inboundPort}`,
+    ...kubevirtRules(s, family),
     ...inboundRules(s),
     ...outboundRules(s, family),
   ];

@@ -1,6 +1,7 @@
 // The settings of `meshgate init`, parsed from istio-iptables' flags. Validation only: no I/O.
 import { checkPortList } from '../inject/ports.ts';
 import { checkCidrList, type Cidr } from '../ranges/cidr.ts';
+import { checkInterfaceList } from './interfaces.ts';
 
 export interface InitSettings {
   outboundPort: number;
@@ -18,6 +19,10 @@ export interface InitSettings {
   inboundExcludePorts: number[];
   outboundExcludePorts: number[];
   outboundIncludePorts: number[];
+  /** Traffic in or out of these interfaces is never captured (istio-iptables -c). */
+  excludeInterfaces: string[];
+  /** Traffic arriving on these (a VM's virtual interfaces) is captured as outbound (istio-iptables -k). */
+  kubevirtInterfaces: string[];
 }
 
 /** The flags as commander hands them over: raw strings, absent when not given. */
@@ -33,6 +38,8 @@ export interface InitFlags {
   excludeInboundPorts?: string;
   excludeOutboundPorts?: string;
   includeOutboundPorts?: string;
+  excludeInterfaces?: string;
+  kubevirtInterfaces?: string;
 }
 
 /** `warnings`: valid flags worth a word (a CIDR with host bits, used as written), for stderr. */
@@ -71,6 +78,13 @@ function ports(flag: string, value: string, wildcard: boolean, errors: string[])
   return { all: false, ports: [] };
 }
 
+function interfaces(flag: string, value: string, errors: string[]): string[] {
+  const check = checkInterfaceList(value);
+  if (check.ok) return check.interfaces;
+  errors.push(`${flag}: invalid interface ${JSON.stringify(check.bad)} (1-15 characters, letters, digits, _ . @ -, a trailing + as wildcard)`);
+  return [];
+}
+
 /**
  * istio-iptables' defaults: redirect to 15001/15006, proxy UID 1337, GID = UID, capture every destination, no
  * inbound capture. Every problem is collected, so one run reports them all.
@@ -96,6 +110,8 @@ export function parseInitFlags(flags: InitFlags): SettingsResult {
     inboundExcludePorts: ports('-d', flags.excludeInboundPorts ?? '', false, errors).ports,
     outboundExcludePorts: ports('-o', flags.excludeOutboundPorts ?? '', false, errors).ports,
     outboundIncludePorts: ports('-q', flags.includeOutboundPorts ?? '', false, errors).ports,
+    excludeInterfaces: interfaces('-c', flags.excludeInterfaces ?? '', errors),
+    kubevirtInterfaces: interfaces('-k', flags.kubevirtInterfaces ?? '', errors),
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings, warnings };
 }

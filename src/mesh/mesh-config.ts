@@ -21,7 +21,9 @@ export function meshConfigMapIn(istioNamespace: string): { namespace: string; na
   return { namespace: istioNamespace, name: MESH_CONFIG_MAP.name };
 }
 
-export type OutboundMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+/** Istio's three modes (ALLOW_ANY_DYNAMIC_DNS since 1.31: unknown plaintext HTTP goes to the DNS answer for its Host). */
+export type OutboundMode = 'ALLOW_ANY' | 'REGISTRY_ONLY' | 'ALLOW_ANY_DYNAMIC_DNS';
+const OUTBOUND_MODES: readonly OutboundMode[] = ['ALLOW_ANY', 'REGISTRY_ONLY', 'ALLOW_ANY_DYNAMIC_DNS'];
 
 export interface MeshConfig {
   outboundTrafficPolicy: { mode: OutboundMode };
@@ -38,14 +40,11 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = { outboundTrafficPolicy: { mode: 
 export class MeshConfigError extends Error {}
 
 /**
- * Istio's third mode (1.31) has no place in the ProxySnapshot: the format (docs/snapshot.schema.json, the contract with
- * the Rust data plane) has no policy value for "resolve the Host of unknown HTTP", and a ServiceEntry-like stand-in
- * cannot cover every port. Refused with Istio's meaning, so the user knows what is missing, until the format grows it.
+ * Istio's `outboundTrafficPolicy.tls` originates TLS for ALLOW_ANY_DYNAMIC_DNS's upstreams; meshgate forwards the
+ * request as the app sent it, so a setting that would change that is refused rather than ignored.
  */
-export const ALLOW_ANY_DYNAMIC_DNS_REFUSED = 'mesh config: outboundTrafficPolicy.mode ALLOW_ANY_DYNAMIC_DNS is not supported. In Istio it '
-  + 'sends plaintext HTTP for hosts outside the registry through Envoy\'s dynamic forward proxy (the Host header resolved '
-  + 'at request time, optional upstream TLS from outboundTrafficPolicy.tls) and passes TLS and TCP through as ALLOW_ANY '
-  + 'does; meshgate\'s snapshot format (v1) cannot express it. Use ALLOW_ANY, or REGISTRY_ONLY with DYNAMIC_DNS ServiceEntries';
+export const OUTBOUND_TLS_REFUSED = 'mesh config: outboundTrafficPolicy.tls (upstream TLS origination for ALLOW_ANY_DYNAMIC_DNS) is not '
+  + 'implemented: meshgate forwards plaintext HTTP to the resolved host as plaintext. Remove it';
 
 /** Parses the `mesh` YAML text. An absent policy is ALLOW_ANY (Istio's default); an unknown mode is an error. */
 export function parseMeshConfig(text: string | undefined): MeshConfig {
@@ -60,12 +59,12 @@ export function parseMeshConfig(text: string | undefined): MeshConfig {
   if (!isRecord(document)) throw new MeshConfigError('mesh config: expected a mapping');
   const policy = document['outboundTrafficPolicy'] ?? {};
   if (!isRecord(policy)) throw new MeshConfigError('mesh config: outboundTrafficPolicy must be a mapping');
-  const mode = policy['mode'] ?? 'ALLOW_ANY';
-  if (mode === 'ALLOW_ANY_DYNAMIC_DNS') throw new MeshConfigError(ALLOW_ANY_DYNAMIC_DNS_REFUSED);
-  if (mode !== 'ALLOW_ANY' && mode !== 'REGISTRY_ONLY') {
-    throw new MeshConfigError(`mesh config: outboundTrafficPolicy.mode must be ALLOW_ANY or REGISTRY_ONLY, got ${JSON.stringify(mode)}`);
+  const mode: unknown = policy['mode'] ?? 'ALLOW_ANY';
+  if (!OUTBOUND_MODES.includes(mode as OutboundMode)) {
+    throw new MeshConfigError(`mesh config: outboundTrafficPolicy.mode must be ${OUTBOUND_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
   }
-  return { outboundTrafficPolicy: { mode }, ...proxySettings(document) };
+  if (policy['tls'] !== undefined && policy['tls'] !== null) throw new MeshConfigError(OUTBOUND_TLS_REFUSED);
+  return { outboundTrafficPolicy: { mode: mode as OutboundMode }, ...proxySettings(document) };
 }
 
 /** The settings the sidecar itself reads (access log, drain), each only when the mesh config sets it. */

@@ -3,7 +3,7 @@ import { cidrContains, parseIp } from './address.ts';
 import { RE2JS } from 're2js';
 import { findHost } from './host-index.ts';
 import {
-  BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER,
+  BLACKHOLE_CLUSTER, DYNAMIC_DNS_CLUSTER, PASSTHROUGH_CLUSTER,
   type Cluster, type HttpMatch, type HttpRoute, type L4Destination, type ProxySnapshot, type SnapshotVirtualService,
   type SourceRef, type StringMatch, type TcpMatch, type TlsMatch,
 } from './types.ts';
@@ -95,11 +95,24 @@ function byName(snapshot: ProxySnapshot, kind: 'http' | 'tls', port: number, nam
   return allowCluster(snapshot, hit.value, name, kind === 'http' ? 'host_match' : 'sni_match', `${what} ${name} matches ${hit.pattern} on port ${port}`);
 }
 
-function unknown(snapshot: ProxySnapshot, protocol: DecisionInput['protocol'], what: string): SnapshotDecision {
-  if (snapshot.mesh.outboundTrafficPolicy === 'ALLOW_ANY') {
+/** Both ALLOW_ANY modes let unknown destinations through (they differ only for plaintext HTTP to a name). */
+function allowsAny(snapshot: ProxySnapshot): boolean {
+  return snapshot.mesh.outboundTrafficPolicy !== 'REGISTRY_ONLY';
+}
+
+function unknown(snapshot: ProxySnapshot, protocol: DecisionInput['protocol'], what: string, asked?: { name: string; port: number }): SnapshotDecision {
+  // ALLOW_ANY_DYNAMIC_DNS: plaintext HTTP for a name goes to the DNS answer for that name on the dialled port, as
+  // Envoy's dynamic forward proxy resolves the Host; an IP literal has nothing to resolve, TLS and TCP pass through.
+  if (snapshot.mesh.outboundTrafficPolicy === 'ALLOW_ANY_DYNAMIC_DNS' && protocol === 'http' && asked && asked.name !== '' && parseIp(asked.name) === undefined) {
+    return {
+      verdict: 'allow', reason: 'allow_any', cluster: DYNAMIC_DNS_CLUSTER, service: null, status: null, upstream: { kind: 'dns', host: asked.name, port: asked.port },
+      location: null, policySource: MESH_POLICY, routeSource: null, detail: `${what} is not in the registry; ALLOW_ANY_DYNAMIC_DNS sends it to the DNS answer for ${asked.name}`,
+    };
+  }
+  if (allowsAny(snapshot)) {
     return {
       verdict: 'allow', reason: 'allow_any', cluster: PASSTHROUGH_CLUSTER, service: null, status: null, upstream: { kind: 'original' }, location: null,
-      policySource: MESH_POLICY, routeSource: null, detail: `${what} is not in the registry; ALLOW_ANY passes it to the original destination`,
+      policySource: MESH_POLICY, routeSource: null, detail: `${what} is not in the registry; ${snapshot.mesh.outboundTrafficPolicy} passes it to the original destination`,
     };
   }
   const index = protocol === 'http' ? 'HTTP host' : protocol === 'tls' ? 'TLS SNI' : 'address';
@@ -114,7 +127,7 @@ function registryDecision(snapshot: ProxySnapshot, input: DecisionInput, host: s
   const { ip, port } = input.destination;
   if (input.protocol === 'http') {
     const name = host ?? '';
-    return { name, decision: byName(snapshot, 'http', port, name) ?? byAddress(snapshot, port, ip) ?? unknown(snapshot, 'http', `Host ${name} on port ${port}`) };
+    return { name, decision: byName(snapshot, 'http', port, name) ?? byAddress(snapshot, port, ip) ?? unknown(snapshot, 'http', `Host ${name} on port ${port}`, { name, port }) };
   }
   if (input.protocol === 'tls') {
     const sni = input.sni === undefined || input.sni === '' ? undefined : normalizeHost(input.sni);
@@ -241,10 +254,10 @@ function routeTo(snapshot: ProxySnapshot, base: Base, destination: L4Destination
       location: null, policySource: allowedBy, routeSource, detail: `routed to ${destination.host}:${cluster.port}`,
     };
   }
-  if (snapshot.mesh.outboundTrafficPolicy === 'ALLOW_ANY' && exactName !== undefined && parseIp(exactName) === undefined) {
+  if (allowsAny(snapshot) && exactName !== undefined && parseIp(exactName) === undefined) {
     return {
       verdict: 'allow', reason: 'route', cluster: PASSTHROUGH_CLUSTER, service: null, status: null, upstream: { kind: 'dns', host: exactName, port: wantPort },
-      location: null, policySource: allowedBy, routeSource, detail: `routed to ${exactName}:${wantPort}, not in the registry; ALLOW_ANY`,
+      location: null, policySource: allowedBy, routeSource, detail: `routed to ${exactName}:${wantPort}, not in the registry; ${snapshot.mesh.outboundTrafficPolicy}`,
     };
   }
   return {

@@ -4,6 +4,8 @@
 
 export const SNAPSHOT_API_VERSION = 'meshgate.io/snapshot/v1';
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+/** Istio's cluster for ALLOW_ANY_DYNAMIC_DNS (Envoy's dynamic forward proxy): unknown HTTP to the DNS answer for its Host. */
+export const DYNAMIC_DNS_CLUSTER = 'AllowAnyDynamicDNSCluster';
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 
 export interface SourceRef {
@@ -20,7 +22,7 @@ export interface Problem {
 }
 
 export interface SnapshotMesh {
-  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY' | 'ALLOW_ANY_DYNAMIC_DNS';
   accessLogFile: string;
   accessLogEncoding: 'TEXT' | 'JSON';
   accessLogFormat: string;

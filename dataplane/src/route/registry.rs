@@ -75,6 +75,8 @@ pub struct Decision {
 
 pub const PASSTHROUGH_CLUSTER: &str = "PassthroughCluster";
 pub const BLACKHOLE_CLUSTER: &str = "BlackHoleCluster";
+/// Istio's cluster for ALLOW_ANY_DYNAMIC_DNS (Envoy's dynamic forward proxy).
+pub const DYNAMIC_DNS_CLUSTER: &str = "AllowAnyDynamicDNSCluster";
 
 /// The mesh setting a passthrough or registry-only decision comes from.
 pub fn mesh_policy_source() -> Source {

@@ -2,7 +2,9 @@
 //! every /explain answer and every decision vector goes through the functions here (docs/snapshot.md, "The decision").
 
 use super::host::HostIndex;
-use super::registry::{mesh_policy_source, Decision, Plan, Reason, Registry, BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER};
+use super::registry::{
+    mesh_policy_source, Decision, Plan, Reason, Registry, BLACKHOLE_CLUSTER, DYNAMIC_DNS_CLUSTER, PASSTHROUGH_CLUSTER,
+};
 use super::virtual_service::{self, CompiledVs, WeightedDestination};
 use crate::snapshot::{OutboundMode, Snapshot, Source};
 use std::collections::BTreeMap;
@@ -66,7 +68,13 @@ impl Table {
         match self.mode {
             OutboundMode::AllowAny => "ALLOW_ANY",
             OutboundMode::RegistryOnly => "REGISTRY_ONLY",
+            OutboundMode::AllowAnyDynamicDns => "ALLOW_ANY_DYNAMIC_DNS",
         }
+    }
+
+    /// Both ALLOW_ANY modes let unknown destinations through (they differ only for plaintext HTTP to a name).
+    fn allows_any(&self) -> bool {
+        self.mode != OutboundMode::RegistryOnly
     }
 
     /// The VirtualService for a host (exact first, then the narrowest wildcard).
@@ -76,7 +84,7 @@ impl Table {
 
     fn unknown(&self) -> Decision {
         match self.mode {
-            OutboundMode::AllowAny => Decision {
+            OutboundMode::AllowAny | OutboundMode::AllowAnyDynamicDns => Decision {
                 allowed: true,
                 reason: Reason::AllowAny,
                 cluster: Some(PASSTHROUGH_CLUSTER.to_string()),
@@ -102,7 +110,21 @@ impl Table {
         self.registry
             .lookup_http(host, port)
             .or_else(|| self.registry.lookup_tcp(ip, port))
-            .unwrap_or_else(|| self.unknown())
+            .unwrap_or_else(|| self.unknown_http(host, port))
+    }
+
+    /// ALLOW_ANY_DYNAMIC_DNS: plaintext HTTP for a name goes to the DNS answer for that name on the dialled port, as
+    /// Envoy's dynamic forward proxy resolves the Host; an IP literal has nothing to resolve.
+    fn unknown_http(&self, host: &str, port: u16) -> Decision {
+        let name = super::host::normalize_host(host);
+        if self.mode != OutboundMode::AllowAnyDynamicDns || name.is_empty() || name.parse::<IpAddr>().is_ok() {
+            return self.unknown();
+        }
+        Decision {
+            cluster: Some(DYNAMIC_DNS_CLUSTER.to_string()),
+            plan: Plan::Dns { host: name, port },
+            ..self.unknown()
+        }
     }
 
     /// TLS by SNI (then address) or TCP by address, re-targeted by the first matching tls/tcp route (a TLS route
@@ -168,7 +190,7 @@ impl Table {
                 ..hit
             };
         }
-        if self.mode == OutboundMode::AllowAny && exact_name.is_some_and(|h| h.parse::<IpAddr>().is_err()) {
+        if self.allows_any() && exact_name.is_some_and(|h| h.parse::<IpAddr>().is_err()) {
             return Decision {
                 allowed: true,
                 reason: Reason::Route,

@@ -25,6 +25,8 @@ export function registerInit(program: Command): void {
     .option('-d, --exclude-inbound-ports <ports>', 'inbound ports never captured (with -b *)', '')
     .option('-o, --exclude-outbound-ports <ports>', 'outbound ports never captured', '')
     .option('-q, --include-outbound-ports <ports>', 'outbound ports captured whatever the destination', '')
+    .option('-c, --exclude-interfaces <names>', 'network interfaces whose traffic is never captured', '')
+    .option('-k, --kubevirt-interfaces <names>', "virtual interfaces whose incoming traffic is captured as outbound (a VM's)", '')
     .option('--dry-run', 'print the rules in iptables-restore format and change nothing')
     .option('--cleanup', "remove meshgate's chains and jumps")
     .action((opts: InitOpts) => {

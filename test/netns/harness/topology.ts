@@ -142,3 +142,16 @@ export function createTopology(): Topology {
 export function destroyTopology(topology: Topology): void {
   for (const ns of topology.namespaces) removeNamespace(ns);
 }
+
+/**
+ * One more namespace joined to the pod by its own veth (`podIf` in the pod, eth0 in the peer), e.g. a VM's virtual
+ * interface or a second pod network. Listed in `topology.namespaces`, so destroyTopology removes it.
+ */
+export function addPeerNamespace(topology: Topology, short: string, podIf: string, podAddr: string, peerAddr: string): string {
+  const ns = `${topology.pod.slice(0, -'-pod'.length)}-${short}`;
+  topology.namespaces.push(ns);
+  addNamespace(ns, { 'resolv.conf': RESOLV });
+  link(topology.pod, podIf, [podAddr], ns, 'eth0', [peerAddr]);
+  inNs(ns, 'ip', 'route', 'add', 'default', 'via', podAddr.split('/')[0] as string);
+  return ns;
+}

@@ -34,7 +34,7 @@ function renderedConfigMap(sets: string[]): Record<string, unknown> {
 test('the default chart writes values the webhook loads, with Istio\'s "*" capture', { skip }, () => {
   const values = valuesFromDocument(renderedConfigMap([]), 'chart');
   assert.equal(values.global.proxy.includeIPRanges, '*');
-  assert.equal(values.sidecarInjectorWebhook.rewriteAppHTTPProbe, false);
+  assert.equal(values.sidecarInjectorWebhook.rewriteAppHTTPProbe, true, 'Istio\'s default');
 });
 
 test('the seed\'s --set values render and load: host bits, auto, escaped lists, status port 0', { skip }, () => {
@@ -60,7 +60,7 @@ const refused: Array<{ set: string; path: string; override: Record<string, unkno
   { set: 'global.proxy.includeOutboundPorts=80\\,0', path: '/global/proxy/includeOutboundPorts', override: { global: { proxy: { includeOutboundPorts: '80,0' } } } },
   { set: 'global.proxy.statusPort=70000', path: '/global/proxy/statusPort', override: { global: { proxy: { statusPort: 70000 } } } },
   { set: 'global.proxy.tracer=zipkin', path: '/global/proxy', override: { global: { proxy: { tracer: 'zipkin' } } } },
-  { set: 'sidecarInjectorWebhook.rewriteAppHTTPProbe=true', path: '/sidecarInjectorWebhook/rewriteAppHTTPProbe', override: { sidecarInjectorWebhook: { rewriteAppHTTPProbe: true } } },
+  { set: 'sidecarInjectorWebhook.rewriteAppHTTPProbe=maybe', path: '/sidecarInjectorWebhook/rewriteAppHTTPProbe', override: { sidecarInjectorWebhook: { rewriteAppHTTPProbe: 'maybe' } } },
   { set: 'meshConfig.defaultConfig.tracing.sampling=1', path: '/meshConfig/defaultConfig', override: { meshConfig: { defaultConfig: { tracing: { sampling: 1 } } } } },
   { set: 'global.proxy.readinessPeriodSeconds=0', path: '/global/proxy/readinessPeriodSeconds', override: { global: { proxy: { readinessPeriodSeconds: 0 } } } },
 ];

@@ -211,10 +211,25 @@ test('sidecar.istio.io/proxyImage sets the proxy image (and the init image, whic
   assert.equal(denied({ 'sidecar.istio.io/proxyImage': 'a b' })[0]?.field, 'metadata.annotations[sidecar.istio.io/proxyImage]');
 });
 
-test('excludeInterfaces and kubevirtInterfaces: refused when set (meshgate init has no -c/-k), accepted empty', () => {
-  for (const key of ['traffic.sidecar.istio.io/excludeInterfaces', 'traffic.sidecar.istio.io/kubevirtInterfaces']) {
-    assert.equal(denied({ [key]: 'eth1' })[0]?.field, `metadata.annotations[${key}]`);
-    assert.equal(injectPod(samplePod({ annotations: { [key]: '' } }), { values: defaultValues(), namespace: 'default' }).kind, 'inject');
+test('excludeInterfaces and kubevirtInterfaces reach istio-init as -c and -k (Istio\'s template), the newer reroute annotation first', () => {
+  const args = (annotations: Record<string, string>): string[] => (initOf(injectAndApply(samplePod({ annotations })).pod)?.args ?? []) as string[];
+  const both = args({ 'traffic.sidecar.istio.io/excludeInterfaces': 'net1, veth+', 'traffic.sidecar.istio.io/kubevirtInterfaces': 'k6t-eth0' });
+  assert.equal(argAfter({ name: 'x', args: both }, '-c'), 'net1,veth+');
+  assert.equal(argAfter({ name: 'x', args: both }, '-k'), 'k6t-eth0');
+  assert.ok(both.indexOf('-k') < both.indexOf('-c'));
+  const reroute = args({ 'istio.io/reroute-virtual-interfaces': 'eth2', 'traffic.sidecar.istio.io/kubevirtInterfaces': 'eth1' });
+  assert.equal(argAfter({ name: 'x', args: reroute }, '-k'), 'eth2');
+  const none = args({ 'traffic.sidecar.istio.io/excludeInterfaces': '', 'traffic.sidecar.istio.io/kubevirtInterfaces': '' });
+  assert.ok(!none.includes('-c') && !none.includes('-k'), 'empty lists add no flag');
+  const { pod } = injectAndApply(samplePod({ annotations: { 'traffic.sidecar.istio.io/excludeInterfaces': 'net1' } }));
+  assertIdempotent(pod);
+});
+
+test('a bad interface name denies the pod with the annotation\'s path (never pasted into the init arguments)', () => {
+  for (const key of ['traffic.sidecar.istio.io/excludeInterfaces', 'traffic.sidecar.istio.io/kubevirtInterfaces', 'istio.io/reroute-virtual-interfaces']) {
+    const [error] = denied({ [key]: 'eth1,eth0 -j ACCEPT' });
+    assert.equal(error?.field, `metadata.annotations[${key}]`);
+    assert.match(error?.message ?? '', /invalid interface "eth0 -j ACCEPT"/);
   }
 });
 
@@ -247,16 +262,6 @@ test('prometheus.istio.io/merge-metrics "true": the prometheus.io annotations po
   assert.equal(errors[0]?.field, 'metadata.annotations[prometheus.io/port]');
   assert.match(errors[0]?.message ?? '', /merge-metrics: "false"/);
   assert.equal(denied({ 'prometheus.istio.io/merge-metrics': 'maybe' })[0]?.field, 'metadata.annotations[prometheus.istio.io/merge-metrics]');
-});
-
-test('rewriteAppHTTPProbers: "true" is refused clearly, "false" accepted; the default values refuse nobody', () => {
-  const [error] = denied({ 'sidecar.istio.io/rewriteAppHTTPProbers': 'true' });
-  assert.equal(error?.field, 'metadata.annotations[sidecar.istio.io/rewriteAppHTTPProbers]');
-  assert.match(error?.message ?? '', /does not rewrite application HTTP probes/);
-  const probed = samplePod({ annotations: { 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' }, spec: { containers: [{ name: 'app', readinessProbe: { httpGet: { path: '/ready', port: 8080 } } }] } });
-  assert.equal(injectPod(probed, { values: defaultValues(), namespace: 'default' }).kind, 'inject');
-  const plain = samplePod({ spec: { containers: [{ name: 'app', livenessProbe: { httpGet: { path: '/live', port: 8080 } } }] } });
-  assert.equal(injectPod(plain, { values: defaultValues(), namespace: 'default' }).kind, 'inject');
 });
 
 for (const key of Object.keys(REFUSED_ANNOTATIONS)) {

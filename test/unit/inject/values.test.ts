@@ -87,9 +87,10 @@ test('unknown keys are refused with the path and a hint (issue 9 defect 7)', () 
   assert.match(loadError({ revision: 'canary' }), /^f\.yaml: revision: /);
 });
 
-test('rewriteAppHTTPProbe true is refused at load with the reason; the default (false) loads', () => {
-  assert.match(loadError({ sidecarInjectorWebhook: { rewriteAppHTTPProbe: true } }), /rewriteAppHTTPProbe: meshgate does not rewrite application HTTP probes/);
-  assert.equal(defaultValues().sidecarInjectorWebhook.rewriteAppHTTPProbe, false);
+test('rewriteAppHTTPProbe: a boolean, true by default as in Istio; anything else is refused at load with its path', () => {
+  assert.match(loadError({ sidecarInjectorWebhook: { rewriteAppHTTPProbe: 'yes' } }), /sidecarInjectorWebhook\.rewriteAppHTTPProbe: expected true or false/);
+  assert.equal(defaultValues().sidecarInjectorWebhook.rewriteAppHTTPProbe, true);
+  assert.equal(valuesFromDocument({ sidecarInjectorWebhook: { rewriteAppHTTPProbe: false } }, 't').sidecarInjectorWebhook.rewriteAppHTTPProbe, false);
 });
 
 test('meshConfig.defaultConfig is checked as a ProxyConfig at load', () => {

@@ -162,3 +162,55 @@ test('cleanup flushes and deletes only the chains that exist, after removing the
 test('cleanup of a namespace without our chains has nothing to do', () => {
   assert.equal(cleanupScript('*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j KUBE-SERVICES\nCOMMIT\n'), '');
 });
+
+// istio-iptables' golden files basic-exclude-nic, kube-virt-interfaces and ipnets-with-kube-virt-interfaces: the same
+// matches and targets; the interface RETURNs open meshgate's own chains instead of the built-in ones (rules.ts says why).
+test('-c: traffic in or out of an excluded interface returns before any capture rule, in both families', () => {
+  for (const family of [4, 6] as const) {
+    const text = renderRules(settings({ includeIpRanges: '*', includeInboundPorts: '*', excludeInterfaces: 'not-istio-nic,eth9' }), family).split('\n');
+    const inbound = text.filter((l) => l.startsWith('-A ISTIO_INBOUND'));
+    assert.deepEqual(inbound.slice(0, 2), ['-A ISTIO_INBOUND -i not-istio-nic -j RETURN', '-A ISTIO_INBOUND -i eth9 -j RETURN']);
+    const output = text.filter((l) => l.startsWith('-A ISTIO_OUTPUT'));
+    assert.deepEqual(output.slice(0, 2), ['-A ISTIO_OUTPUT -o not-istio-nic -j RETURN', '-A ISTIO_OUTPUT -o eth9 -j RETURN']);
+    assert.ok(!text.some((l) => l.startsWith('-A PREROUTING -i')), 'an excluded interface is not rerouted');
+  }
+});
+
+test('-k with -i *: what arrives on a virtual interface takes the outbound redirect, and never the inbound one', () => {
+  const text = renderRules(settings({ includeIpRanges: '*', includeInboundPorts: '*', kubevirtInterfaces: 'eth1,eth2' }), 4).split('\n');
+  const prerouting = text.filter((l) => l.startsWith('-A PREROUTING'));
+  assert.deepEqual(prerouting, ['-A PREROUTING -i eth1 -j ISTIO_REDIRECT', '-A PREROUTING -i eth2 -j ISTIO_REDIRECT', '-A PREROUTING -p tcp -j ISTIO_INBOUND']);
+  assert.deepEqual(text.filter((l) => / -i eth\d -j RETURN/.test(l)), ['-A ISTIO_INBOUND -i eth1 -j RETURN', '-A ISTIO_INBOUND -i eth2 -j RETURN']);
+});
+
+test('-k with include CIDRs: only those destinations, per family (ipnets-with-kube-virt-interfaces)', () => {
+  const s = settings({ includeIpRanges: '10.0.0.0/8,fd00::/8', kubevirtInterfaces: 'eth1' });
+  assert.deepEqual(renderRules(s, 4).split('\n').filter((l) => l.startsWith('-A PREROUTING')), ['-A PREROUTING -i eth1 -d 10.0.0.0/8 -j ISTIO_REDIRECT']);
+  assert.deepEqual(renderRules(s, 6).split('\n').filter((l) => l.startsWith('-A PREROUTING')), ['-A PREROUTING -i eth1 -d fd00::/8 -j ISTIO_REDIRECT']);
+  assert.deepEqual(renderRules(settings({ includeIpRanges: '', kubevirtInterfaces: 'eth1' }), 4).split('\n').filter((l) => l.startsWith('-A PREROUTING')), [],
+    'no include, nothing rerouted');
+});
+
+test('a rerun removes the kubevirt jumps of the earlier run (they target our chain), so they are not doubled', () => {
+  const s = settings({ includeIpRanges: '*', kubevirtInterfaces: 'eth1' });
+  const saved = renderRules(s, 4);
+  const script = applyScript(s, 4, saved).split('\n');
+  assert.ok(script.includes('-D PREROUTING -i eth1 -j ISTIO_REDIRECT'));
+  assert.ok(cleanupScript(saved).includes('-D PREROUTING -i eth1 -j ISTIO_REDIRECT'));
+});
+
+test('bad interface names are refused with the flag, good ones (with iptables\' + wildcard) accepted', () => {
+  for (const bad of ['eth0;rm', 'a/b', 'eth0:1', 'x'.repeat(16), 'eth 0', 'et+h', '"eth0"']) {
+    const parsed = parseInitFlags({ excludeInterfaces: `eth1,${bad}` });
+    assert.equal(parsed.ok, false, bad);
+    if (!parsed.ok) assert.match(parsed.errors[0]!, /^-c: invalid interface/);
+  }
+  const kubevirt = parseInitFlags({ kubevirtInterfaces: '!' });
+  assert.ok(!kubevirt.ok && /^-k: invalid interface "!"/.test(kubevirt.errors[0]!));
+  const good = parseInitFlags({ excludeInterfaces: 'veth+, eth0.100,net1', kubevirtInterfaces: 'k6t-eth0' });
+  assert.ok(good.ok);
+  if (good.ok) {
+    assert.deepEqual(good.settings.excludeInterfaces, ['veth+', 'eth0.100', 'net1']);
+    assert.deepEqual(good.settings.kubevirtInterfaces, ['k6t-eth0']);
+  }
+});

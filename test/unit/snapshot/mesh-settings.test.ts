@@ -19,13 +19,13 @@ test('a bad setting is a mesh config error naming the field, not a silent defaul
   assert.throws(() => parseMeshConfig('defaultConfig: {terminationDrainDuration: soon}'), /terminationDrainDuration "soon" is not a duration/);
 });
 
-test('ALLOW_ANY_DYNAMIC_DNS is refused with what Istio means by it, not as an unknown mode; the default stays in force', () => {
-  assert.throws(() => parseMeshConfig('outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS}'), (e: Error) => e instanceof MeshConfigError
-    && /ALLOW_ANY_DYNAMIC_DNS is not supported\. In Istio it sends plaintext HTTP for hosts outside the registry through Envoy's dynamic forward proxy/.test(e.message)
-    && /snapshot format \(v1\) cannot express it/.test(e.message));
+test('ALLOW_ANY_DYNAMIC_DNS (Istio 1.31) reaches the snapshot; outboundTrafficPolicy.tls (upstream TLS origination) is refused by name', () => {
+  assert.equal(meshOf('outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS}').outboundTrafficPolicy, 'ALLOW_ANY_DYNAMIC_DNS');
+  assert.throws(() => parseMeshConfig('outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS, tls: {mode: SIMPLE}}'),
+    (e: Error) => e instanceof MeshConfigError && /outboundTrafficPolicy\.tls \(upstream TLS origination for ALLOW_ANY_DYNAMIC_DNS\) is not implemented/.test(e.message));
+  assert.throws(() => parseMeshConfig('outboundTrafficPolicy: {mode: ALLOW_SOME}'), /must be ALLOW_ANY, REGISTRY_ONLY, ALLOW_ANY_DYNAMIC_DNS, got "ALLOW_SOME"/);
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS}' } };
   const { snapshot, problems } = compileManifests([{ source: 'a.yaml', values: [configMap] }], undefined);
-  assert.equal(snapshot.mesh.outboundTrafficPolicy, 'ALLOW_ANY');
-  assert.equal(problems.length, 1);
-  assert.match(problems[0]!, /^a\.yaml: MeshConfig\/istio-system\/istio: mesh config: outboundTrafficPolicy\.mode ALLOW_ANY_DYNAMIC_DNS is not supported/);
+  assert.deepEqual(problems, []);
+  assert.equal(snapshot.mesh.outboundTrafficPolicy, 'ALLOW_ANY_DYNAMIC_DNS');
 });
