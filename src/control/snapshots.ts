@@ -107,7 +107,7 @@ export class SnapshotCache {
     let snapshot: ServedSnapshot;
     try {
       const compiled = this.compile(namespaceView(this.state.config(), namespace));
-      const body = Buffer.from(compiled.text);
+      const body = typeof compiled.body === 'string' ? Buffer.from(compiled.body) : compiled.body;
       // Only characters an ETag may carry; anything else is hashed here instead.
       const ownVersion = compiled.version !== undefined && /^[\x21\x23-\x7e]{1,128}$/.test(compiled.version) ? compiled.version : undefined;
       const unchanged = previous !== undefined && (ownVersion !== undefined ? previous.version === ownVersion : previous.size === body.length && previous.body().equals(body));

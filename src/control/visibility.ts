@@ -53,6 +53,21 @@ function expandHosts(hosts: string[], owner: string, viewer: string, clusterDoma
   return [...new Set(out)];
 }
 
+/**
+ * Per object, the forms namespaces see it in when that depends on the namespace looking (short names, a Service's
+ * hosts): the viewer is either the object's own namespace or another one, so two forms, each built once and then
+ * the same object in every view. The compiler caches its work per object (src/snapshot/incremental.ts): a form
+ * built anew for every namespace would be compiled anew for every namespace.
+ */
+const viewedForms = new WeakMap<object, { clusterDomain: string; own?: unknown; other?: unknown }>();
+
+function viewedForm<T>(object: object, clusterDomain: string, own: boolean, build: () => T): T {
+  let forms = viewedForms.get(object);
+  if (forms?.clusterDomain !== clusterDomain) viewedForms.set(object, (forms = { clusterDomain }));
+  const key = own ? 'own' : 'other';
+  return (forms[key] ??= build()) as T;
+}
+
 /** A destination's short host is the FQDN of a Service in the route's namespace. */
 function fqdnDestination(host: string, owner: string, clusterDomain: string): string {
   return host.includes('.') || host.includes('*') ? host : `${host}.${owner}.svc.${clusterDomain}`;
@@ -119,12 +134,16 @@ export function namespaceView(config: ClusterConfig, viewer: string): NamespaceI
   for (const se of config.serviceEntries) {
     const owner = se.metadata.namespace ?? 'default';
     if (!isVisible(se.spec.exportTo, control.defaultServiceExportTo, owner, viewer)) continue;
-    const hosts = expandHosts(se.spec.hosts, owner, viewer, clusterDomain);
-    entries.push({ entry: hosts === se.spec.hosts ? se : { ...se, spec: { ...se.spec, hosts } }, claim: { namespace: owner, name: `se/${se.metadata.name ?? ''}`, created: created(se.metadata), hosts } });
+    const entry = viewedForm(se, clusterDomain, owner === viewer, () => {
+      const expanded = expandHosts(se.spec.hosts, owner, viewer, clusterDomain);
+      return expanded === se.spec.hosts ? se : { ...se, spec: { ...se.spec, hosts: expanded } };
+    });
+    const hosts = entry.spec.hosts;
+    entries.push({ entry, claim: { namespace: owner, name: `se/${se.metadata.name ?? ''}`, created: created(se.metadata), hosts } });
   }
   for (const service of config.services) {
     if (!isVisible(service.exportTo, control.defaultServiceExportTo, service.namespace, viewer)) continue;
-    const entry = registryEntryFor(service, clusterDomain, viewer);
+    const entry = viewedForm(service, clusterDomain, service.namespace === viewer, () => registryEntryFor(service, clusterDomain, viewer));
     entries.push({ entry, claim: { namespace: service.namespace, name: `svc/${service.name}`, created: service.creationTimestamp ?? '~', hosts: entry.spec.hosts } });
   }
   const serviceEntries = keepClaimed(entries, viewer, (entry, hosts) => ({ ...entry, spec: { ...entry.spec, hosts } }));
@@ -136,9 +155,13 @@ export function namespaceView(config: ClusterConfig, viewer: string): NamespaceI
     // A VirtualService bound only to gateways does not apply to sidecars (`mesh` is the sidecars' name).
     const gateways = vs.spec.gateways ?? [];
     if (gateways.length > 0 && !gateways.includes('mesh')) continue;
-    const hosts = vs.spec.hosts === undefined ? [] : expandHosts(vs.spec.hosts, owner, viewer, clusterDomain);
-    const resolved = withDestinationsResolved(vs, owner, clusterDomain);
-    routes.push({ entry: hosts === vs.spec.hosts ? resolved : { ...resolved, spec: { ...resolved.spec, hosts } }, claim: { namespace: owner, name: vs.metadata.name ?? '', created: created(vs.metadata), hosts } });
+    const entry = viewedForm(vs, clusterDomain, owner === viewer, () => {
+      const expanded = vs.spec.hosts === undefined ? [] : expandHosts(vs.spec.hosts, owner, viewer, clusterDomain);
+      const resolved = withDestinationsResolved(vs, owner, clusterDomain);
+      return expanded === vs.spec.hosts ? resolved : { ...resolved, spec: { ...resolved.spec, hosts: expanded } };
+    });
+    const hosts = entry.spec.hosts ?? [];
+    routes.push({ entry, claim: { namespace: owner, name: vs.metadata.name ?? '', created: created(vs.metadata), hosts } });
   }
   const virtualServices = keepClaimed(routes, viewer, (entry, hosts) => ({ ...entry, spec: { ...entry.spec, hosts } }));
   return { mesh: control.mesh, serviceEntries, virtualServices };
