@@ -101,6 +101,12 @@ export class SnapshotCache {
     return snapshot.generation >= this.state.changedFor(snapshot.namespace);
   }
 
+  /** Another namespace's current snapshot with this content hash (and length), whose bytes can be shared. */
+  private sameDocument(version: string, size: number): ServedSnapshot | undefined {
+    for (const snapshot of this.served.values()) if (snapshot.version === version && snapshot.size === size) return snapshot;
+    return undefined;
+  }
+
   private build(namespace: string, previous: ServedSnapshot | undefined): ServedSnapshot {
     const generation = this.state.generation;
     const started = process.hrtime.bigint();
@@ -111,7 +117,9 @@ export class SnapshotCache {
       // Only characters an ETag may carry; anything else is hashed here instead.
       const ownVersion = compiled.version !== undefined && /^[\x21\x23-\x7e]{1,128}$/.test(compiled.version) ? compiled.version : undefined;
       const unchanged = previous !== undefined && (ownVersion !== undefined ? previous.version === ownVersion : previous.size === body.length && previous.body().equals(body));
-      snapshot = new ServedSnapshot(namespace, body, generation, ownVersion, unchanged ? previous : undefined);
+      // Namespaces that see the same objects get the same document: one version, one gzip, shared bytes.
+      const same = unchanged ? previous : ownVersion === undefined ? undefined : this.sameDocument(ownVersion, body.length);
+      snapshot = new ServedSnapshot(namespace, body, generation, ownVersion, same);
     } catch (error) {
       this.events.failed?.(namespace, error as Error);
       if (!previous) throw error;
