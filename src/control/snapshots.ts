@@ -59,6 +59,8 @@ export interface SnapshotEvents {
  */
 export class SnapshotCache {
   private readonly served = new Map<string, ServedSnapshot>();
+  /** The current versions, each with how many namespaces serve it: equal documents are found without a scan. */
+  private readonly byVersion = new Map<string, { snapshot: ServedSnapshot; namespaces: number }>();
 
   constructor(
     private readonly state: ClusterState,
@@ -103,8 +105,18 @@ export class SnapshotCache {
 
   /** Another namespace's current snapshot with this content hash (and length), whose bytes can be shared. */
   private sameDocument(version: string, size: number): ServedSnapshot | undefined {
-    for (const snapshot of this.served.values()) if (snapshot.version === version && snapshot.size === size) return snapshot;
-    return undefined;
+    const known = this.byVersion.get(version)?.snapshot;
+    return known?.size === size ? known : undefined;
+  }
+
+  private serve(namespace: string, snapshot: ServedSnapshot, previous: ServedSnapshot | undefined): void {
+    this.served.set(namespace, snapshot);
+    const entry = this.byVersion.get(snapshot.version);
+    if (entry) entry.namespaces += 1;
+    else this.byVersion.set(snapshot.version, { snapshot, namespaces: 1 });
+    if (!previous) return;
+    const old = this.byVersion.get(previous.version);
+    if (old && (old.namespaces -= 1) === 0) this.byVersion.delete(previous.version);
   }
 
   private build(namespace: string, previous: ServedSnapshot | undefined): ServedSnapshot {
@@ -127,7 +139,7 @@ export class SnapshotCache {
       snapshot = new ServedSnapshot(namespace, Buffer.alloc(0), generation, undefined, previous);
     }
     this.events.compiled?.(namespace, Number(process.hrtime.bigint() - started) / 1e9);
-    this.served.set(namespace, snapshot);
+    this.serve(namespace, snapshot, previous);
     if (previous && snapshot.version !== previous.version) this.events.published?.(snapshot);
     return snapshot;
   }

@@ -56,8 +56,8 @@ function expandHosts(hosts: string[], owner: string, viewer: string, clusterDoma
 /**
  * Per object, the forms namespaces see it in (with its claim on hosts), which depend on the namespace looking only
  * through short names and a Service's hosts: the viewer is either the object's own namespace or another one, so two
- * forms, each built once and then the same object in every view. The compiler caches its work per object (src/snapshot/incremental.ts): a form
- * built anew for every namespace would be compiled anew for every namespace.
+ * forms, each built once and then the same object in every view. The compiler caches its work per object
+ * (src/snapshot/incremental.ts): a form built anew for every namespace would be compiled anew for every namespace.
  */
 const viewedForms = new WeakMap<object, { clusterDomain: string; own?: unknown; other?: unknown }>();
 
