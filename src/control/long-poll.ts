@@ -35,6 +35,13 @@ export interface Waiter {
   wake(changed: boolean): void;
 }
 
+/**
+ * Waiters answered per turn of the event loop. Answering one starts a TLS write of the snapshot (its first 16 KB
+ * record, encrypted at once); a namespace with thousands of sidecars answered in one go would hold the loop for
+ * that long (~0.1 ms each), and health checks, informer events and other namespaces' requests with it.
+ */
+export const WAKE_BATCH = 256;
+
 /** Waiting requests by namespace, at most `max` in all. */
 export class WaiterSet {
   private readonly byNamespace = new Map<string, Set<Waiter>>();
@@ -65,15 +72,24 @@ export class WaiterSet {
     this.onCount(this.count);
   }
 
-  /** Wakes every waiter of the namespace (changed) and forgets them. Returns how many. */
+  /**
+   * Wakes every waiter of the namespace (changed) and forgets them at once; the first WAKE_BATCH are woken now, the
+   * rest WAKE_BATCH per later turn of the event loop (setImmediate), in the order they came. Returns how many.
+   */
   wakeNamespace(namespace: string, changed: boolean): number {
     const set = this.byNamespace.get(namespace);
     if (!set) return 0;
     this.byNamespace.delete(namespace);
     this.count -= set.size;
     this.onCount(this.count);
-    for (const waiter of set) waiter.wake(changed);
-    return set.size;
+    const waiters = [...set];
+    const wakeFrom = (start: number): void => {
+      const end = Math.min(waiters.length, start + WAKE_BATCH);
+      for (let i = start; i < end; i += 1) (waiters[i] as Waiter).wake(changed);
+      if (end < waiters.length) setImmediate(wakeFrom, end);
+    };
+    wakeFrom(0);
+    return waiters.length;
   }
 
   wakeAll(changed: boolean): void {

@@ -59,6 +59,8 @@ export interface SnapshotEvents {
  */
 export class SnapshotCache {
   private readonly served = new Map<string, ServedSnapshot>();
+  /** The current versions, each with how many namespaces serve it: equal documents are found without a scan. */
+  private readonly byVersion = new Map<string, { snapshot: ServedSnapshot; namespaces: number }>();
 
   constructor(
     private readonly state: ClusterState,
@@ -101,17 +103,35 @@ export class SnapshotCache {
     return snapshot.generation >= this.state.changedFor(snapshot.namespace);
   }
 
+  /** Another namespace's current snapshot with this content hash (and length), whose bytes can be shared. */
+  private sameDocument(version: string, size: number): ServedSnapshot | undefined {
+    const known = this.byVersion.get(version)?.snapshot;
+    return known?.size === size ? known : undefined;
+  }
+
+  private serve(namespace: string, snapshot: ServedSnapshot, previous: ServedSnapshot | undefined): void {
+    this.served.set(namespace, snapshot);
+    const entry = this.byVersion.get(snapshot.version);
+    if (entry) entry.namespaces += 1;
+    else this.byVersion.set(snapshot.version, { snapshot, namespaces: 1 });
+    if (!previous) return;
+    const old = this.byVersion.get(previous.version);
+    if (old && (old.namespaces -= 1) === 0) this.byVersion.delete(previous.version);
+  }
+
   private build(namespace: string, previous: ServedSnapshot | undefined): ServedSnapshot {
     const generation = this.state.generation;
     const started = process.hrtime.bigint();
     let snapshot: ServedSnapshot;
     try {
       const compiled = this.compile(namespaceView(this.state.config(), namespace));
-      const body = Buffer.from(compiled.text);
+      const body = typeof compiled.body === 'string' ? Buffer.from(compiled.body) : compiled.body;
       // Only characters an ETag may carry; anything else is hashed here instead.
       const ownVersion = compiled.version !== undefined && /^[\x21\x23-\x7e]{1,128}$/.test(compiled.version) ? compiled.version : undefined;
       const unchanged = previous !== undefined && (ownVersion !== undefined ? previous.version === ownVersion : previous.size === body.length && previous.body().equals(body));
-      snapshot = new ServedSnapshot(namespace, body, generation, ownVersion, unchanged ? previous : undefined);
+      // Namespaces that see the same objects get the same document: one version, one gzip, shared bytes.
+      const same = unchanged ? previous : ownVersion === undefined ? undefined : this.sameDocument(ownVersion, body.length);
+      snapshot = new ServedSnapshot(namespace, body, generation, ownVersion, same);
     } catch (error) {
       this.events.failed?.(namespace, error as Error);
       if (!previous) throw error;
@@ -119,7 +139,7 @@ export class SnapshotCache {
       snapshot = new ServedSnapshot(namespace, Buffer.alloc(0), generation, undefined, previous);
     }
     this.events.compiled?.(namespace, Number(process.hrtime.bigint() - started) / 1e9);
-    this.served.set(namespace, snapshot);
+    this.serve(namespace, snapshot, previous);
     if (previous && snapshot.version !== previous.version) this.events.published?.(snapshot);
     return snapshot;
   }

@@ -18,7 +18,7 @@ export interface SnapshotInput {
 export const DEFAULT_ACCESS_LOG_FILE = '/dev/stdout';
 export const DEFAULT_TERMINATION_DRAIN_MS = 5000;
 
-function meshSettings(mesh: MeshConfig): SnapshotMesh {
+export function meshSettings(mesh: MeshConfig): SnapshotMesh {
   return {
     outboundTrafficPolicy: mesh.outboundTrafficPolicy.mode,
     accessLogFile: mesh.accessLogFile ?? DEFAULT_ACCESS_LOG_FILE,
@@ -49,6 +49,13 @@ export function compileSnapshotWithText(input: SnapshotInput): { snapshot: Proxy
   const bodyText = JSON.stringify(body);
   const version = `sha256:${createHash('sha256').update(bodyText).digest('hex')}`;
   const snapshot: ProxySnapshot = { apiVersion: SNAPSHOT_API_VERSION, kind: 'ProxySnapshot', version, ...body };
-  const head = JSON.stringify({ apiVersion: SNAPSHOT_API_VERSION, kind: 'ProxySnapshot', version });
-  return { snapshot, text: `${head.slice(0, -1)},${bodyText.slice(1)}` };
+  return { snapshot, text: `${documentOpening(version)}${bodyText.slice(1)}` };
+}
+
+/**
+ * The document's text up to its first body field: the header fields, `version` (the sha256 of the body's JSON)
+ * last, and the comma after it. The body's JSON without its opening brace follows.
+ */
+export function documentOpening(version: string): string {
+  return `${JSON.stringify({ apiVersion: SNAPSHOT_API_VERSION, kind: 'ProxySnapshot', version }).slice(0, -1)},`;
 }

@@ -22,9 +22,19 @@ export class HostTable<T> {
 
   toIndex<W>(wildcard: (host: string, value: T) => W): { exact: Record<string, T>; wildcard: W[] } {
     // Object.fromEntries defines own properties, so a host named `__proto__` stays data, never a prototype.
+    return { exact: Object.fromEntries(this.exact), wildcard: this.orderedWildcards().map(([host, value]) => wildcard(host, value)) };
+  }
+
+  /** The exact names in the order they were added (what `toIndex` builds its `exact` object from). */
+  exactEntries(): ReadonlyMap<string, T> {
+    return this.exact;
+  }
+
+  /** The wildcards in index order: longest first, then in the order added. */
+  orderedWildcards(): Array<[string, T]> {
     const ordered = [...this.wildcards].map(([host, value], order) => ({ host, value, order }));
     ordered.sort((a, b) => b.host.length - a.host.length || a.order - b.order);
-    return { exact: Object.fromEntries(this.exact), wildcard: ordered.map((w) => wildcard(w.host, w.value)) };
+    return ordered.map((w) => [w.host, w.value]);
   }
 }
 

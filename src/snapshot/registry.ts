@@ -150,60 +150,123 @@ interface ListenerBuild {
   tcp: AddressRule[];
 }
 
-export function compileRegistry(entries: ServiceEntry[], problems: Problem[]): CompiledRegistry {
+/**
+ * What one ServiceEntry adds to a snapshot, worked out without looking at the other entries: its problems, and per
+ * port its clusters, listener entries and address rules, in the order the compiler applies them. Pure in the entry,
+ * so a control plane can compute it once per object and reuse it in every namespace that sees the object; which
+ * of its clusters and hosts win is decided when entries are assembled (`assembleRegistry`), first come first served.
+ */
+export interface EntryContribution {
+  problems: Problem[];
+  ports: PortContribution[];
+  /** Every cluster of the entry per host, for the host index route destinations resolve through. */
+  hostClusters: Array<[string, string[]]>;
+}
+
+interface PortContribution {
+  number: number;
+  /** `[clusterName, cluster]`: each is the snapshot's unless an earlier entry owns the name. */
+  clusters: Array<[string, Cluster]>;
+  http: Array<[string, string]>;
+  tls: Array<[string, string]>;
+  tcp: AddressRule[];
+}
+
+export function entryContribution(se: ServiceEntry): EntryContribution {
+  const problems: Problem[] = [];
+  const parts = entryParts(se, problems);
+  if (!parts) return { problems, ports: [], hostClusters: [] };
+  const entryClusters = new Map<string, string[]>(parts.hosts.map((h) => [h, []]));
+  const out: PortContribution[] = [];
+  const ports = Array.isArray(se.spec.ports) ? se.spec.ports : [];
+  for (const [j, port] of ports.entries()) {
+    if (!port || !isPort(port.number)) {
+      problems.push({ source: parts.ref(`spec.ports[${j}]`), message: 'number must be a port number (1-65535); this port is ignored' });
+      continue;
+    }
+    const protocol = protocolOf(port);
+    const endpoints = endpointsFor(parts, port);
+    const contribution: PortContribution = { number: port.number, clusters: [], http: [], tls: [], tcp: [] };
+    const named = new Set<string>();
+    for (const host of parts.hosts) {
+      const name = clusterName(port.number, host);
+      entryClusters.get(host)!.push(name);
+      if (named.has(name)) continue; // a host written twice: its first cluster stands
+      named.add(name);
+      contribution.clusters.push([name, {
+        service: host, port: port.number, protocol, resolution: parts.resolution, location: parts.location,
+        endpoints, upstream: upstreamFor(parts, host, port, endpoints), source: parts.ref(`spec.ports[${j}]`),
+      }]);
+    }
+    const kinds = kindsOf(protocol);
+    for (const kind of ['http', 'tls'] as const) {
+      if (kinds.includes(kind)) for (const host of parts.hosts) contribution[kind].push([host, clusterName(port.number, host)]);
+    }
+    if (kinds.includes('tcp')) {
+      // By address: the entry's addresses, and a STATIC entry's endpoint IPs. Named by its first exact host.
+      const endpointIps = parts.resolution === 'STATIC' ? endpoints.flatMap((e) => (parseIp(e.address) ? [canonicalCidr(e.address)!] : [])) : [];
+      const owner = parts.hosts.find((h) => !h.startsWith('*')) ?? parts.hosts[0]!;
+      for (const cidr of new Set([...parts.addresses, ...endpointIps])) contribution.tcp.push({ cidr, cluster: clusterName(port.number, owner) });
+    }
+    out.push(contribution);
+  }
+  return { problems, ports: out, hostClusters: [...entryClusters] };
+}
+
+/** The registry of a list of entries before it is written out: the tables in the order the snapshot lists them. */
+export interface RegistryTables {
+  /** By port, ascending. */
+  listeners: Array<{ port: number; http: HostTable<string>; tls: HostTable<string>; tcp: AddressRule[] }>;
+  hosts: HostTable<string[]>;
+  clusters: Map<string, Cluster>;
+}
+
+/**
+ * Entries in precedence order → the registry's tables: the first entry to claim a cluster name or a listener host
+ * keeps it. The contributions are only read (they may be shared between snapshots).
+ */
+export function assembleRegistry(contributions: readonly EntryContribution[], problems: Problem[]): RegistryTables {
   const clusters = new Map<string, Cluster>();
   const listeners = new Map<number, ListenerBuild>();
   const hosts = new HostTable<string[]>();
-  for (const se of entries) {
-    const parts = entryParts(se, problems);
-    if (!parts) continue;
-    const entryClusters = new Map<string, string[]>(parts.hosts.map((h) => [h, []]));
-    const ports = Array.isArray(se.spec.ports) ? se.spec.ports : [];
-    for (const [j, port] of ports.entries()) {
-      if (!port || !isPort(port.number)) {
-        problems.push({ source: parts.ref(`spec.ports[${j}]`), message: 'number must be a port number (1-65535); this port is ignored' });
-        continue;
-      }
-      const protocol = protocolOf(port);
-      const endpoints = endpointsFor(parts, port);
+  for (const entry of contributions) {
+    problems.push(...entry.problems);
+    for (const port of entry.ports) {
       let listener = listeners.get(port.number);
       if (!listener) listeners.set(port.number, (listener = { http: new HostTable(), tls: new HostTable(), tcp: [] }));
-      for (const host of parts.hosts) {
-        const name = clusterName(port.number, host);
-        entryClusters.get(host)!.push(name);
-        if (clusters.has(name)) continue; // an earlier object owns this host and port
-        clusters.set(name, {
-          service: host, port: port.number, protocol, resolution: parts.resolution, location: parts.location,
-          endpoints, upstream: upstreamFor(parts, host, port, endpoints), source: parts.ref(`spec.ports[${j}]`),
-        });
-      }
-      const kinds = kindsOf(protocol);
-      for (const kind of ['http', 'tls'] as const) {
-        if (kinds.includes(kind)) for (const host of parts.hosts) listener[kind].add(host, clusterName(port.number, host));
-      }
-      if (kinds.includes('tcp')) {
-        // By address: the entry's addresses, and a STATIC entry's endpoint IPs. Named by its first exact host.
-        const endpointIps = parts.resolution === 'STATIC' ? endpoints.flatMap((e) => (parseIp(e.address) ? [canonicalCidr(e.address)!] : [])) : [];
-        const owner = parts.hosts.find((h) => !h.startsWith('*')) ?? parts.hosts[0]!;
-        for (const cidr of new Set([...parts.addresses, ...endpointIps])) listener.tcp.push({ cidr, cluster: clusterName(port.number, owner) });
-      }
+      for (const [name, cluster] of port.clusters) if (!clusters.has(name)) clusters.set(name, cluster); // else an earlier object owns this host and port
+      for (const [host, cluster] of port.http) listener.http.add(host, cluster);
+      for (const [host, cluster] of port.tls) listener.tls.add(host, cluster);
+      listener.tcp.push(...port.tcp);
     }
     // Several entries may declare one host on different ports: a route destination must find every port's cluster.
-    for (const [host, names] of entryClusters) {
+    for (const [host, names] of entry.hostClusters) {
       const known = hosts.get(host);
       if (known) known.push(...names.filter((n) => !known.includes(n)));
-      else hosts.add(host, names);
+      else hosts.add(host, [...names]);
     }
   }
   return {
     listeners: [...listeners].sort(([a], [b]) => a - b).map(([port, l]) => ({
-      port,
-      http: l.http.toIndex((host, cluster) => ({ host, cluster })),
-      tls: l.tls.toIndex((host, cluster) => ({ host, cluster })),
+      port, http: l.http, tls: l.tls,
       // Most specific first (Envoy picks the longest matching prefix); Array.prototype.sort is stable.
       tcp: [...l.tcp].sort((a, b) => cidrPrefix(b.cidr) - cidrPrefix(a.cidr)),
     })),
-    hosts: hosts.toIndex((host, list) => ({ host, clusters: list })),
-    clusters: Object.fromEntries(clusters),
+    hosts,
+    clusters,
+  };
+}
+
+export function compileRegistry(entries: ServiceEntry[], problems: Problem[]): CompiledRegistry {
+  const tables = assembleRegistry(entries.map(entryContribution), problems);
+  return {
+    listeners: tables.listeners.map((l) => ({
+      port: l.port,
+      http: l.http.toIndex((host, cluster) => ({ host, cluster })),
+      tls: l.tls.toIndex((host, cluster) => ({ host, cluster })),
+      tcp: l.tcp,
+    })),
+    hosts: tables.hosts.toIndex((host, list) => ({ host, clusters: list })),
+    clusters: Object.fromEntries(tables.clusters),
   };
 }

@@ -72,28 +72,43 @@ export interface CompiledVirtualServices {
 }
 
 /**
+ * One VirtualService compiled on its own: left out (gateway-only), refused with a problem (the whole object), or its
+ * snapshot form. Pure in the object and `clusterDomain`, so a control plane can compile it once and reuse it in
+ * every namespace that sees it; which hosts it keeps is decided when the list is assembled.
+ */
+export type VirtualServiceOutcome = { skip: true } | { problem: Problem } | { compiled: SnapshotVirtualService };
+
+export function compileVirtualService(vs: VirtualService, clusterDomain = DEFAULT_CLUSTER_DOMAIN): VirtualServiceOutcome {
+  const { namespace, name, spec } = identify(vs);
+  const ref = (path: string): SourceRef => ({ kind: 'VirtualService', namespace, name, path });
+  const gateways = spec?.['gateways'];
+  if (Array.isArray(gateways) && gateways.length > 0 && !gateways.includes(MESH_GATEWAY)) return { skip: true }; // gateway-only
+  try {
+    return { compiled: virtualService(spec && qualifyShortNames(spec, namespace, clusterDomain), ref) };
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    return { problem: { source: ref(error.path), message: `${error.message}; the VirtualService is left out` } };
+  }
+}
+
+/** Outcomes in precedence order → the snapshot's list and the host → list position table (first claim wins). */
+export function assembleVirtualServices(outcomes: readonly VirtualServiceOutcome[], problems: Problem[]): { virtualServices: SnapshotVirtualService[]; byHost: HostTable<number> } {
+  const out: SnapshotVirtualService[] = [];
+  const byHost = new HostTable<number>();
+  for (const outcome of outcomes) {
+    if ('problem' in outcome) problems.push(outcome.problem);
+    if (!('compiled' in outcome)) continue;
+    const index = out.push(outcome.compiled) - 1;
+    for (const host of outcome.compiled.hosts) byHost.add(host, index);
+  }
+  return { virtualServices: out, byHost };
+}
+
+/**
  * The VirtualServices that apply to sidecars, in input order; the first to claim a host keeps it. Short names are
  * qualified with the VirtualService's namespace and `clusterDomain` first (short-names.ts).
  */
 export function compileVirtualServices(list: VirtualService[], problems: Problem[], clusterDomain = DEFAULT_CLUSTER_DOMAIN): CompiledVirtualServices {
-  const out: SnapshotVirtualService[] = [];
-  const byHost = new HostTable<number>();
-  for (const vs of list) {
-    const { namespace, name, spec } = identify(vs);
-    const ref = (path: string): SourceRef => ({ kind: 'VirtualService', namespace, name, path });
-    const gateways = spec?.['gateways'];
-    if (Array.isArray(gateways) && gateways.length > 0 && !gateways.includes(MESH_GATEWAY)) continue; // gateway-only
-    let compiled: SnapshotVirtualService;
-    try {
-      compiled = virtualService(spec && qualifyShortNames(spec, namespace, clusterDomain), ref);
-    } catch (error) {
-      if (!(error instanceof Refused)) throw error;
-      problems.push({ source: ref(error.path), message: `${error.message}; the VirtualService is left out` });
-      continue;
-    }
-    const index = out.push(compiled) - 1;
-    for (const host of compiled.hosts) byHost.add(host, index);
-  }
-  return { virtualServices: out, virtualServiceHosts: byHost.toIndex((host, virtualService) => ({ host, virtualService })) };
+  const { virtualServices, byHost } = assembleVirtualServices(list.map((vs) => compileVirtualService(vs, clusterDomain)), problems);
+  return { virtualServices, virtualServiceHosts: byHost.toIndex((host, virtualService) => ({ host, virtualService })) };
 }
-

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { heldVersion, parseWait, WaiterSet, withJitter } from '../../../src/control/long-poll.ts';
+import { heldVersion, parseWait, WAKE_BATCH, WaiterSet, withJitter } from '../../../src/control/long-poll.ts';
 
 test('wait: durations in ms, s, m or bare seconds, capped; anything else is an error', () => {
   assert.deepEqual(parseWait('30s'), { ms: 30_000 });
@@ -41,4 +41,16 @@ test('waiters are bounded, woken per namespace once, and removable', () => {
   assert.equal(set.size, 0);
   assert.deepEqual(woken, ['a:true']);
   assert.deepEqual(counts, [1, 2, 1, 0]);
+});
+
+test('a namespace with many waiters is answered in slices, one per turn of the event loop, all of them in order', async () => {
+  const set = new WaiterSet(10_000);
+  const total = WAKE_BATCH * 3 + 5;
+  const woken: number[] = [];
+  for (let i = 0; i < total; i += 1) set.add('big', { wake: () => woken.push(i) });
+  assert.equal(set.wakeNamespace('big', true), total);
+  assert.equal(set.size, 0, 'forgotten at once: a waiter added now waits for the next version');
+  assert.equal(woken.length, WAKE_BATCH, 'one slice now');
+  for (let turn = 0; turn < 10 && woken.length < total; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(woken, Array.from({ length: total }, (_, i) => i));
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClusterState } from '../../../src/control/cluster-state.ts';
-import { defaultCompiler, passThrough, type SnapshotCompiler } from '../../../src/control/compile.ts';
+import { createSnapshotCompiler, defaultCompiler, passThrough, type SnapshotCompiler } from '../../../src/control/compile.ts';
 import { SnapshotCache } from '../../../src/control/snapshots.ts';
 import type { NamespaceInput } from '../../../src/control/visibility.ts';
 
@@ -96,4 +96,51 @@ test('a new version compiled by a request (before the refresh gets there) is ann
   await cache.refresh();
   assert.notEqual(second, first);
   assert.deepEqual(pushed, [second]);
+});
+
+test('namespaces that see the same objects share one document: one version, one gzip', () => {
+  const state = new ClusterState('cluster.local');
+  for (let i = 0; i < 40; i += 1) state.upsert('ServiceEntry', se('owner', `shared-${i}`, ['*']));
+  const cache = new SnapshotCache(state, createSnapshotCompiler());
+  const [a, b] = [cache.get('a'), cache.get('b')];
+  assert.ok(a.size >= 1400, 'large enough to be gzipped');
+  assert.equal(a.version, b.version);
+  assert.equal(a.gzip(), b.gzip(), 'the same bytes, not an equal copy');
+  state.upsert('ServiceEntry', se('owner', 'own', ['.']));
+  assert.notEqual(cache.get('owner').version, a.version, 'a namespace with an object of its own has its own document');
+  assert.notEqual(cache.get('owner').gzip(), a.gzip());
+});
+
+test('the control plane\'s compiler writes compileSnapshot\'s document for each namespace\'s view, also after changes', async () => {
+  const { compileSnapshotWithText } = await import('../../../src/snapshot/compile.ts');
+  const { namespaceView } = await import('../../../src/control/visibility.ts');
+  const state = new ClusterState('cluster.local');
+  const namespaces = ['a', 'b', 'c'];
+  const service = (namespace: string, name: string, exportTo?: string): unknown => ({ metadata: { namespace, name, ...(exportTo ? { annotations: { 'networking.istio.io/exportTo': exportTo } } : {}) }, spec: { clusterIP: '10.96.0.9', ports: [{ name: 'http', port: 9080 }] } });
+  const route = (namespace: string, name: string, hosts: string[], exportTo?: string[]): unknown => ({
+    apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { namespace, name },
+    spec: { hosts, ...(exportTo ? { exportTo } : {}), http: [{ route: [{ destination: { host: hosts[0] } }] }] },
+  });
+  state.upsert('Service', service('a', 'reviews'));
+  state.upsert('Service', service('b', 'reviews', '.'));
+  state.upsert('ServiceEntry', se('a', 'shared', ['*'], 'reviews')); // a short name: its hosts depend on who looks
+  state.upsert('ServiceEntry', se('b', 'claim', ['*'], 'shared.example.com')); // a host two objects claim
+  state.upsert('ServiceEntry', se('c', 'local', ['.']));
+  state.upsert('VirtualService', route('a', 'r1', ['reviews']));
+  state.upsert('VirtualService', route('b', 'r2', ['reviews.a.svc.cluster.local', 'x.example.com'], ['.']));
+  const compile = createSnapshotCompiler();
+  const check = (label: string): void => {
+    for (const namespace of namespaces) {
+      const view = namespaceView(state.config(), namespace);
+      const got = compile(view);
+      const expected = compileSnapshotWithText(view);
+      assert.equal(got.version, expected.snapshot.version, `${label}: ${namespace}`);
+      assert.equal(Buffer.from(got.body).toString(), expected.text, `${label}: ${namespace}`);
+    }
+  };
+  check('first');
+  state.upsert('ServiceEntry', se('c', 'local', ['*']));
+  state.upsert('VirtualService', route('a', 'r1', ['reviews', 'y.example.com'], ['a', 'b']));
+  state.remove('Service', service('b', 'reviews'));
+  check('after changes');
 });
