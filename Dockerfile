@@ -23,7 +23,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 
 FROM node:24-bookworm-slim
 # iptables for meshgate init (both nft and legacy back ends; init detects which the node uses).
-RUN apt-get update && apt-get install -y --no-install-recommends iptables ca-certificates \
+# jemalloc for the webhook (the chart's webhook.ldPreload names the link made here): glibc's malloc kept ~40 MB of
+# freed TLS and request memory resident after a burst, jemalloc returns it (docs/webhook-hardening.md, Memory).
+RUN apt-get update && apt-get install -y --no-install-recommends iptables ca-certificates libjemalloc2 \
+    && ln -s /usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2 /usr/local/lib/libjemalloc.so.2 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /src/dist ./dist

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { cpuSeconds, have, keepAliveAgent, percentile, rssMb } from './lib.mjs';
+import { chartWebhookEnv } from '../test/helpers/chart-webhook-env.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,7 +37,7 @@ function exchange(port, path, { body, agent, ca, timeoutMs = 30_000 } = {}) {
 
 async function startReplica(bundle, port, certDir) {
   const child = spawn('bash', ['-c', `ulimit -n 16384 && exec "${process.execPath}" "${bundle}" webhook --port ${port} --host 127.0.0.1 --cert-dir "${certDir}"`],
-    { stdio: 'ignore', env: { ...process.env, MESHGATE_LOG_LEVEL: 'warn' } });
+    { stdio: 'ignore', env: { ...process.env, MESHGATE_LOG_LEVEL: 'warn', ...chartWebhookEnv() } }); // as the chart runs it
   for (let i = 0; i < 300; i += 1) {
     await sleep(50);
     let ca;
@@ -73,8 +74,20 @@ const bombReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', ki
   object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'bomb', namespace: 'default' }, spec: { hosts: ['bomb.example.com'],
     http: Array.from({ length: 10 }, (_, i) => ({ match: [{ uri: { regex: `x${n}_${i}${'(?:ab|cd){1000}'.repeat(60)}` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
 
-/** Defect 1: bombs reviewed one after another for up to 6 s (the last one may run over) while /healthz is polled every 20 ms. */
-export async function regexBomb(bundle, work) {
+/**
+ * The worst object the per-object limits admit (src/validate/regex.ts): 11 regexes of ~2,000 estimated instructions
+ * and 989 small ones, distinct in every review (`n`), so each review parses ~30,000 units and 1,000 patterns afresh.
+ */
+const worstReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+  uid: 'worst', kind: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }, namespace: 'default', operation: 'CREATE',
+  object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'worst', namespace: 'default' }, spec: { hosts: ['worst.example.com'],
+    http: Array.from({ length: 1000 }, (_, i) => ({ match: [{ uri: { regex: i < 11 ? `/s${n}r${i}[a-z]{1,999}` : `/s${n}r${i}/[a-z]+` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
+
+/**
+ * Reviews one after another for BENCH_REGEX_SECONDS (default 6; the last one may run over) while /healthz is polled
+ * every 20 ms on a new connection each time, as the kubelet probes. `body(n)` makes the n-th review.
+ */
+async function reviewsWhileProbed(bundle, work, body) {
   const port = await freePort();
   const { child, ca, pid } = await startReplica(bundle, port, join(work, 'certs'));
   const rssBefore = rssMb(pid);
@@ -84,8 +97,8 @@ export async function regexBomb(bundle, work) {
   const agent = keepAliveAgent(ca, 1);
   const reviews = [];
   const cpu0 = cpuSeconds(pid);
-  const until = Date.now() + 6_000;
-  while (Date.now() < until && reviews.length < 5000) reviews.push(await exchange(port, '/validate', { body: bombReview(reviews.length), agent, ca }));
+  const until = Date.now() + Number(process.env.BENCH_REGEX_SECONDS ?? 6) * 1000;
+  while (Date.now() < until && reviews.length < 20_000) reviews.push(await exchange(port, '/validate', { body: body(reviews.length), agent, ca }));
   const cpuPerReview = ((cpuSeconds(pid) - cpu0) * 1000) / reviews.length;
   polling = false;
   await poller;
@@ -94,8 +107,13 @@ export async function regexBomb(bundle, work) {
   await stop(child);
   const sortedHealth = health.sort((a, b) => a - b);
   const sortedReviews = reviews.map((r) => r.ms).sort((a, b) => a - b);
-  return { reviews: reviews.length, reviewP50: percentile(sortedReviews, 50), cpuPerReview, healthP99: percentile(sortedHealth, 99), healthMax: sortedHealth.at(-1), rssBefore, rssAfter };
+  return { reviews: reviews.length, reviewP50: percentile(sortedReviews, 50), cpuPerReview, probes: health.length, healthP99: percentile(sortedHealth, 99), healthMax: sortedHealth.at(-1), rssBefore, rssAfter };
 }
+
+/** Defect 1: the issue's bombs, back to back. */
+export const regexBomb = (bundle, work) => reviewsWhileProbed(bundle, work, bombReview);
+/** The worst object the limits allow, back to back (CPU per review and /healthz at the per-object caps). */
+export const regexWorst = (bundle, work) => reviewsWhileProbed(bundle, work, worstReview);
 
 /** Defect 3: 2,000 idle TCP + 2,000 slowloris TLS connections; reviews on a pooled connection; sockets held after 12 s. */
 export async function connectionFlood(bundle, work) {
@@ -194,5 +212,5 @@ export async function twoReplicas(bundle, seconds = 60, rate = 1000) {
 export async function hostileFigures(bundle) {
   const work = mkdtempSync(join(tmpdir(), 'meshgate-bench-hostile-'));
   const path = resolve(bundle);
-  return { regex: await regexBomb(path, work), flood: await connectionFlood(path, work), memory: await memory(path, work) };
+  return { regex: await regexBomb(path, work), worst: await regexWorst(path, work), flood: await connectionFlood(path, work), memory: await memory(path, work) };
 }

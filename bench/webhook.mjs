@@ -179,6 +179,12 @@ console.log(`answered at 1,000/s: ${atRate.length} of 5000; non-2xx under wrk: $
   row('regex bomb: /healthz p99 / max while reviewed (ms)', (f) => f.regex.healthP99);
   row('  (max)', (f) => f.regex.healthMax);
   row('regex bomb: RSS after (MB)', (f) => f.regex.rssAfter, 0);
+  row('worst allowed object (1,000 regexes, ~30,000 units): reviews', (f) => f.worst?.reviews, 0);
+  row('  /validate p50 (ms)', (f) => f.worst?.reviewP50);
+  row('  CPU per review (ms)', (f) => f.worst?.cpuPerReview);
+  row('  /healthz probes while reviewed', (f) => f.worst?.probes, 0);
+  row('  /healthz p99 while reviewed (ms)', (f) => f.worst?.healthP99);
+  row('  (max)', (f) => f.worst?.healthMax);
   row('flood 2,000 idle TCP + 2,000 slowloris: pooled review p99 (ms)', (f) => f.flood.p99);
   row('  pooled review max (ms)', (f) => f.flood.max);
   row('  sockets held at peak', (f) => f.flood.peakSockets, 0);

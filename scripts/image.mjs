@@ -131,6 +131,13 @@ for (const module of readdirSync(xtablesDir).sort()) {
   if (module.endsWith('.so') && statSync(join(xtablesDir, module)).isFile()) addLibrariesOf(join(xtablesDir, module));
 }
 
+// jemalloc for the webhook, at the path the chart's webhook.ldPreload names (as the Dockerfile links it).
+const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
+if (jemalloc === undefined) fail('no libjemalloc.so.2 found (install libjemalloc2: scripts/install-system-deps.sh)');
+addHostPath(jemalloc);
+addLibrariesOf(jemalloc);
+addSymlink('usr/local/lib/libjemalloc.so.2', `../..${jemalloc.replace(/^\/usr/, '')}`);
+
 // Users and a writable /tmp: the webhook runs as nonroot (65532), istio-proxy as 1337, istio-init as root.
 addFile('etc/passwd', Buffer.from('root:x:0:0:root:/root:/sbin/nologin\nistio-proxy:x:1337:1337:istio-proxy:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n'), 0o644);
 addFile('etc/group', Buffer.from('root:x:0:\nistio-proxy:x:1337:\nnonroot:x:65532:\n'), 0o644);

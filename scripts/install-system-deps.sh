@@ -33,6 +33,8 @@ need file file
 # its npm preinstall: cmake and the autotools.
 need cmake cmake
 need autoreconf autoconf
+# jemalloc: the webhook's allocator in the image (charts: webhook.ldPreload); the memory bench and test use it too
+[ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || [ -f /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 ] || needed+=(libjemalloc2)
 need automake automake
 need libtoolize libtool
 if [ ${#needed[@]} -eq 0 ]; then exit 0; fi

@@ -8,6 +8,8 @@ import type { Logger } from '../observability/logger.ts';
 
 export interface AppDeps {
   handle: (path: string, body: unknown) => HandlerResult;
+  /** Work done ahead of `handle` that may yield to the event loop (see prepareReview in validate-review.ts). */
+  prepare?: (path: string, body: unknown) => Promise<void> | undefined;
   /** The paths served as AdmissionReview endpoints (POST). */
   reviewPaths: readonly string[];
   readiness: () => { ready: boolean; waitingFor: string[] };
@@ -78,7 +80,18 @@ function readReview(req: IncomingMessage, res: ServerResponse, deps: AppDeps, pa
       sendJson(res, decoded.result);
       return;
     }
-    sendJson(res, deps.handle(path, decoded.body));
+    const prepared = deps.prepare?.(path, decoded.body);
+    if (!prepared) {
+      sendJson(res, deps.handle(path, decoded.body));
+      return;
+    }
+    prepared.then(
+      () => { if (!res.destroyed) sendJson(res, deps.handle(path, decoded.body)); },
+      (error: unknown) => {
+        deps.logger.error({ path, err: String(error) }, 'review preparation failed');
+        if (!res.destroyed) sendJson(res, deps.handle(path, decoded.body));
+      },
+    );
   });
   req.on('error', () => { /* the client went away: nothing to answer */ });
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.ts';
 import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
 import { createApp } from './app.ts';
 import { createAdmissionHandler, type Reviewer } from './handler.ts';
+import { prepareReview } from './validate-review.ts';
 import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
 import { applyConnectionLimits, serverCreationOptions } from './connection-limits.ts';
 import { createShutdown, DEFAULT_DRAIN_MS } from './shutdown.ts';
@@ -101,6 +102,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   let shutdown: ReturnType<typeof createShutdown> | undefined;
   const app = createApp({
     handle,
+    prepare: prepareReview,
     reviewPaths: handle.paths,
     metrics,
     logger,

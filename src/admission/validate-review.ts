@@ -1,7 +1,8 @@
 import { formatIssue, type FieldIssue } from '../validate/field-errors.ts';
 import { validatedKindOf, validateMeshObject, VALIDATED_KINDS, type ValidatedKind } from '../validate/validate.ts';
 import { NETWORKING_GROUP } from '../mesh/resources.ts';
-import { withRegexBudget } from '../validate/regex.ts';
+import { prepareRegexes, withRegexBudget } from '../validate/regex.ts';
+import { regexPatternsIn } from '../validate/regex-fields.ts';
 import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import type { Reviewer } from './handler.ts';
 import { allow, deny } from './review.ts';
@@ -60,4 +61,16 @@ export function createValidationReviewer(metrics?: WebhookMetrics): Reviewer {
     count(kind, 'allowed');
     return { response: allow(request.uid, warnings.length ? { warnings } : {}), summary: { result: 'allowed', warnings: warnings.length } };
   };
+}
+
+/**
+ * Before a /validate review: parses the object's regexes in slices that yield to the event loop (prepareRegexes),
+ * so the synchronous review that follows finds them cached and a health probe never waits behind a whole object's
+ * parsing. undefined (nothing to wait for) for every other path or shape.
+ */
+export function prepareReview(path: string, body: unknown): Promise<void> | undefined {
+  if (path !== '/validate' || typeof body !== 'object' || body === null) return undefined;
+  const request = (body as { request?: { object?: unknown } }).request;
+  if (typeof request?.object !== 'object' || request.object === null) return undefined;
+  return prepareRegexes(regexPatternsIn(request.object));
 }

@@ -1,12 +1,10 @@
 //! Istio's StringMatch (exact, prefix, regex), compiled once per snapshot. Regexes use RE2 semantics (the `regex`
 //! crate: linear time) and a program size limit, so a catastrophic pattern is refused at load, never run.
 
+use super::regex_limit::check_regex_limits;
+pub use super::regex_limit::REGEX_SIZE_LIMIT;
 use crate::snapshot::StringMatch;
 use regex::{Regex, RegexBuilder};
-
-/// Compiled program size allowed per pattern (Envoy's default max_program_size is 100 instructions; the regex
-/// crate counts bytes of its NFA, so this is its own scale: ordinary route patterns use a few KiB).
-pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 /// Lazy DFA cache per pattern.
 pub const REGEX_DFA_LIMIT: usize = 512 * 1024;
 
@@ -21,6 +19,7 @@ pub enum Matcher {
 
 /// A whole-value regex with the size limits; `what` names the field in the error.
 pub fn bounded_regex(pattern: &str, ignore_case: bool, what: &str) -> Result<Regex, String> {
+    check_regex_limits(pattern).map_err(|e| format!("{what}.regex: {e}"))?;
     RegexBuilder::new(&format!("^(?:{pattern})$"))
         .case_insensitive(ignore_case)
         .size_limit(REGEX_SIZE_LIMIT)
@@ -98,7 +97,7 @@ mod tests {
         let err = StringMatcher::compile(&sm(None, None, Some("((a{100}){100}){100}")), "spec.http[0].match[0].uri")
             .unwrap_err();
         assert!(err.contains("spec.http[0].match[0].uri.regex"), "{err}");
-        assert!(err.to_lowercase().contains("size limit"), "{err}");
+        assert!(err.contains("invalid repeat count"), "{err}");
     }
 
     #[test]

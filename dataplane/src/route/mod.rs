@@ -4,6 +4,7 @@ pub mod cidr;
 pub mod host;
 pub mod http_route;
 pub mod matcher;
+pub mod regex_limit;
 pub mod registry;
 pub mod table;
 pub mod vector;

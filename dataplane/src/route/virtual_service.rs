@@ -3,6 +3,7 @@
 
 use super::cidr::Cidr;
 use super::matcher::{StringMatcher, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT};
+use super::regex_limit::check_regex_limits;
 use crate::snapshot::{self, HeaderOps, Headers, Source};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -203,6 +204,7 @@ fn compile_http(route: &snapshot::HttpRoute, what: &str) -> Result<HttpRoute, St
             uri_regex: match &r.uri_regex {
                 None => None,
                 Some(rr) => {
+                    check_regex_limits(&rr.pattern).map_err(|e| format!("{what}.rewrite.uriRegex.match: {e}"))?;
                     let re = regex::RegexBuilder::new(&rr.pattern)
                         .size_limit(REGEX_SIZE_LIMIT)
                         .dfa_size_limit(REGEX_DFA_LIMIT)

@@ -25,7 +25,7 @@ test('durations are milliseconds; below 1 ms rounds up instead of turning into "
 });
 
 test('a regex RE2 refuses, or one over the program-size limit, leaves its VirtualService out with the field path', () => {
-  const huge = oneRoute({ match: [{ uri: { regex: '.{1,1000}a.{1,1000}b.{1,1000}' } }] });
+  const huge = oneRoute({ match: [{ uri: { regex: '.{1,1000}a.{1,1000}b.{1,1000}c.{1,1000}' } }] });
   assert.deepEqual(huge.virtualServices, []);
   assert.match(huge.problems[0]!.message, /program is too large/);
   assert.equal(huge.problems[0]!.source.path, 'spec.http[0].match[0].uri.regex');
