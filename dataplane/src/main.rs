@@ -1,7 +1,7 @@
 //! meshgate-proxy: the egress sidecar's data plane.
 //!
 //! meshgate-proxy --snapshot FILE [--port 15001] [--inbound-port 15006] [--admin-port 15000]
-//!                [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N]
+//!                [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N] [--drain-seconds N]
 //! meshgate-proxy --control-address https://HOST:PORT --control-token-file FILE [--control-ca-file FILE]
 //!                [--namespace NS] [the same ports]
 //!
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-const USAGE: &str = "usage: meshgate-proxy (--snapshot FILE | --control-address https://HOST:PORT --control-token-file FILE [--control-ca-file FILE] [--namespace NS]) [--port 15001] [--inbound-port 15006 (0: off)] [--admin-port 15000] [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N]";
+const USAGE: &str = "usage: meshgate-proxy (--snapshot FILE | --control-address https://HOST:PORT --control-token-file FILE [--control-ca-file FILE] [--namespace NS]) [--port 15001] [--inbound-port 15006 (0: off)] [--admin-port 15000] [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N] [--drain-seconds N]";
 
 /// How often the snapshot file is checked for a change.
 const WATCH_INTERVAL: Duration = Duration::from_millis(200);
@@ -44,6 +44,8 @@ struct Args {
     metrics_port: u16,
     bind: Option<String>,
     workers: usize,
+    /// The pod's terminationDrainDuration (proxy.istio.io/config), over the mesh-wide one in the snapshot.
+    drain: Option<Duration>,
 }
 
 /// Where snapshots come from.
@@ -103,6 +105,7 @@ fn parse_args() -> Result<Args, String> {
         metrics_port: 15090,
         bind: None,
         workers: 2,
+        drain: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -123,6 +126,10 @@ fn parse_args() -> Result<Args, String> {
             "--status-port" => args.status_port = port(&value)?,
             "--metrics-port" => args.metrics_port = port(&value)?,
             "--bind" => args.bind = Some(value),
+            "--drain-seconds" => {
+                let secs = value.parse::<u64>().ok().filter(|s| *s <= 3600).ok_or("--drain-seconds: 0 to 3600")?;
+                args.drain = Some(Duration::from_secs(secs));
+            }
             "--workers" => {
                 args.workers = value.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("--workers: 1 to 64")?
             }
@@ -230,7 +237,9 @@ async fn run(args: Args) -> Result<(), String> {
     wait_for_termination().await;
     // Istio's drain: readiness fails and responses ask clients to reconnect, while outbound keeps working for
     // terminationDrainDuration so the app can still reach the network while it shuts down.
-    let drain = shared.current().map_or(DEFAULT_DRAIN, |l| Duration::from_millis(l.mesh.termination_drain_duration_ms));
+    let drain = args.drain.unwrap_or_else(|| {
+        shared.current().map_or(DEFAULT_DRAIN, |l| Duration::from_millis(l.mesh.termination_drain_duration_ms))
+    });
     log::info(&format!("terminating: draining for {} ms", drain.as_millis()));
     draining.store(true, Ordering::Relaxed);
     proxy.draining.store(true, Ordering::Relaxed);

@@ -1,10 +1,13 @@
 import { Annotation, Injected, PROXY_UID, ProxyPort } from '../istio/keys.ts';
 import type { Container, StringMap, Volume } from '../k8s/types.ts';
 import type { CaptureSettings } from './capture.ts';
-import type { SidecarOptions, VolumeMount } from './pod-options.ts';
+import type { SidecarOptions } from './pod-options.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import type { InjectorValues, Resources } from './values.ts';
 import { sidecarWiring, wireContainer } from '../control/sidecar-wiring.ts';
+
+/** Where the image puts the data plane (Dockerfile and scripts/image.mjs copy it there). */
+export const PROXY_BINARY = '/usr/local/bin/meshgate-proxy';
 
 export interface Workload {
   name: string;
@@ -120,25 +123,6 @@ function startupProbe(options: SidecarOptions): Record<string, unknown> {
   };
 }
 
-/** Where the ServiceAccount admission plugin mounts the pod's API token. */
-export const API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-/**
- * The pod's API-token mount, as an application container has it. Kubernetes' ServiceAccount admission plugin runs
- * before the mutating webhooks, so it never mounts the token into the containers a webhook adds (a real kubelet
- * showed it: istio-proxy found no in-cluster credentials); the proxy shares the app's mount instead. Undefined when
- * the pod opted out (automountServiceAccountToken: false) or no container has it.
- */
-export function apiTokenMount(containers: Container[]): VolumeMount | undefined {
-  for (const container of containers) {
-    if (container.name === Injected.proxyContainer) continue;
-    const mounts = Array.isArray(container['volumeMounts']) ? (container['volumeMounts'] as Array<Record<string, unknown>>) : [];
-    const found = mounts.find((m) => m['mountPath'] === API_TOKEN_MOUNT_PATH && typeof m['name'] === 'string');
-    if (found) return { name: found['name'] as string, mountPath: API_TOKEN_MOUNT_PATH, readOnly: true };
-  }
-  return undefined;
-}
-
 export function buildSidecarParts(
   values: InjectorValues,
   capture: CaptureSettings,
@@ -166,7 +150,9 @@ export function buildSidecarParts(
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },
   };
-  const args = ['proxy'];
+  // The Rust data plane is the container's only process: it fetches its snapshot from meshgate control (the wiring
+  // below) and needs no Kubernetes API credentials. Ports are its defaults (15001, 15006, 15000, 15021, 15090).
+  const args: string[] = [];
   if (proxyConfig.terminationDrainSeconds !== undefined) args.push('--drain-seconds', String(Math.ceil(proxyConfig.terminationDrainSeconds)));
   const env: Array<Record<string, unknown>> = [
     fieldEnv('POD_NAME', 'metadata.name'),
@@ -187,6 +173,7 @@ export function buildSidecarParts(
     name: Injected.proxyContainer,
     image: options.proxyImage,
     imagePullPolicy: pullPolicy,
+    command: [PROXY_BINARY],
     args,
     env,
     ports: [{ containerPort: ProxyPort.metrics, name: 'http-envoy-prom', protocol: 'TCP' }],

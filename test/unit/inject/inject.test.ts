@@ -34,7 +34,8 @@ test('the proxy runs as 1337 with a read-only root and a readiness probe on 1502
   assert.equal(security['readOnlyRootFilesystem'], true);
   assert.deepEqual((proxy['readinessProbe'] as { httpGet: unknown }).httpGet, { path: '/healthz/ready', port: 15021 });
   assert.deepEqual(proxy['ports'], [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }]);
-  assert.deepEqual(proxy.args, ['proxy']);
+  assert.deepEqual(proxy['command'], ['/usr/local/bin/meshgate-proxy']);
+  assert.deepEqual(proxy.args, []);
 });
 
 test('native layout: istio-init then istio-proxy (restartPolicy Always) before the user init containers', () => {
@@ -197,16 +198,15 @@ test('malformed pod shapes are denied with a field path', () => {
   }
 });
 
-// The ServiceAccount admission plugin mounts the API token before the webhooks run, so the containers a webhook adds
-// never get it (seen under a real kubelet: the proxy found no in-cluster credentials and restarted).
-test("istio-proxy shares the app's API-token mount; none when the pod has none", () => {
+// The sidecar fetches its snapshot from meshgate control with a projected token of meshgate's audience: it holds no
+// Kubernetes API credentials, even when the app container has the API token mounted.
+test("istio-proxy gets the meshgate token only, never the app's API-token mount", () => {
   const tokenPath = '/var/run/secrets/kubernetes.io/serviceaccount';
   const pod = samplePod({ spec: { containers: [{ name: 'sleep', image: 'curl', volumeMounts: [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }] }] } });
   const { pod: out } = injectAndApply(pod);
   const mounts = proxyOf(out)?.['volumeMounts'] as Array<{ name: string; mountPath: string }>;
-  assert.deepEqual(mounts.filter((m) => m.mountPath === tokenPath), [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }]);
-  const { pod: again } = injectAndApply(out);
-  assert.equal((proxyOf(again)?.['volumeMounts'] as Array<{ mountPath: string }>).filter((m) => m.mountPath === tokenPath).length, 1);
-  const { pod: bare } = injectAndApply(samplePod());
-  assert.ok(!(proxyOf(bare)?.['volumeMounts'] as Array<{ mountPath: string }>).some((m) => m.mountPath === tokenPath));
+  assert.deepEqual(mounts.filter((m) => m.mountPath.startsWith('/var/run/secrets')), [{ name: 'meshgate-token', mountPath: '/var/run/secrets/meshgate', readOnly: true }]);
+  const env = (proxyOf(out)?.['env'] ?? []) as Array<{ name: string; value?: string }>;
+  assert.equal(env.find((e) => e.name === 'MESHGATE_CONTROL_TOKEN_FILE')?.value, '/var/run/secrets/meshgate/token');
+  assert.match(env.find((e) => e.name === 'MESHGATE_CONTROL_ADDRESS')?.value ?? '', /^https:\/\//);
 });

@@ -186,7 +186,7 @@ test('proxy.istio.io/config: terminationDrainDuration, proxyMetadata, concurrenc
   assert.equal(outcome.kind, 'inject');
   const { pod } = injectAndApply(samplePod({ annotations }), { values });
   const proxy = proxyOf(pod);
-  assert.deepEqual(proxy.args, ['proxy', '--drain-seconds', '20']);
+  assert.deepEqual(proxy.args, ['--drain-seconds', '20']);
   const env = envOf(proxy);
   assert.equal(env.find((e) => e.name === 'A')?.value, 'mesh');
   assert.equal(env.find((e) => e.name === 'B')?.value, 'pod', 'the pod\'s proxyMetadata wins key by key');
