@@ -329,14 +329,16 @@ describe('a meshgate-proxy sidecar fed by meshgate control', { skip: sidecarSkip
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test('ready on its first snapshot from the control plane, and enforcing it (REGISTRY_ONLY: an unknown host gets 502)', () => {
+  test('ready on its first snapshot from the control plane, and enforcing it (REGISTRY_ONLY: an unknown host gets 502)', async () => {
     const c = config();
     assert.equal(c.source, 'control');
     assert.equal(c.control.connection, 'connected');
     assert.equal(c.control.namespace, 'team-a');
     assert.equal(c.mode, 'REGISTRY_ONLY');
     assert.equal(app('http://httpbin.org/headers').status, 502);
-    assert.match(sidecar.output(), /snapshot applied: sha256:\S+ from control plane localhost:15012/);
+    // Its log reaches this process through a pipe: read as the event loop gets to it.
+    await eventually('the log line', () => (/snapshot applied: sha256:\S+ from control plane localhost:15012/.test(sidecar.output()) ? true : undefined), 5_000)
+      .catch((error: Error) => { throw new Error(`${error.message}\n${sidecar.output()}`); });
   });
 
   test('a ServiceEntry, a VirtualService and the mesh ConfigMap edited with kubectl are enforced within 2 s', async () => {
@@ -356,16 +358,6 @@ describe('a meshgate-proxy sidecar fed by meshgate control', { skip: sidecarSkip
     assert.ok(mode !== undefined && mode <= 2_000, `ALLOW_ANY enforced after ${mode} ms`);
   });
 
-  test('the API server sees no watch from the sidecar: one per kind, all the control plane\'s', async () => {
-    assert.equal(sidecar.child.exitCode, null);
-    const delta = await eventually('one watch per kind', () => {
-      const now = watches();
-      const d = Object.fromEntries(['serviceentries', 'virtualservices', 'services', 'configmaps'].map((r) => [r, (now[r] ?? 0) - (baseline[r] ?? 0)]));
-      return Object.values(d).every((n) => n === 1) ? d : undefined;
-    }, 20_000);
-    assert.deepEqual(delta, { serviceentries: 1, virtualservices: 1, services: 1, configmaps: 1 });
-  });
-
   test('meshgate control killed: the sidecar keeps enforcing; restarted: it resumes without a restart of its own', async () => {
     const pid = sidecar.child.pid;
     control.kill('SIGKILL');
@@ -379,7 +371,7 @@ describe('a meshgate-proxy sidecar fed by meshgate control', { skip: sidecarSkip
     cp.kubectlOk(['delete', 'virtualservice', 'httpbin', '-n', 'team-a']);
     assert.equal(app('http://httpbin.org/teapot').status, 418);
     await startControl();
-    const resumed = await timeUntil('http://httpbin.org/teapot', (r) => r.status === 200, 45_000);
+    const resumed = await timeUntil('http://httpbin.org/teapot', (r) => r.status === 200, 60_000);
     assert.ok(resumed !== undefined, `the sidecar did not resume:\n${sidecar.output().slice(-2000)}`);
     assert.equal(sidecar.child.pid, pid);
     assert.equal(sidecar.child.exitCode, null, 'never restarted');
@@ -405,5 +397,19 @@ describe('a meshgate-proxy sidecar fed by meshgate control', { skip: sidecarSkip
     assert.match(output, /snapshot request refused: 403, another namespace/);
     const scraped = spawnSync('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${metrics}/stats/prometheus`], { encoding: 'utf8' }).stdout;
     assert.match(scraped, /meshgate_proxy_control_fetches_total\{result="forbidden"\} [1-9]/);
+  });
+
+  // apiserver_longrunning_requests names no client, and kube-controller-manager adds its own watches on the new CRDs
+  // when its discovery resyncs: so the sidecar's share is measured by stopping it. Its watches would end with it.
+  test('the API server sees no watch from the sidecar: stopping it removes none, while the control plane\'s are counted', async () => {
+    const kinds = ['serviceentries', 'virtualservices', 'services', 'configmaps'];
+    const running = watches();
+    for (const kind of kinds) assert.ok((running[kind] ?? 0) - (baseline[kind] ?? 0) >= 1, `the control plane's ${kind} watch is visible`);
+    assert.equal(sidecar.child.exitCode, null, 'the sidecar is running and connected');
+    assert.equal(config().control.connection, 'connected');
+    await sidecar.stop();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const stopped = watches();
+    for (const kind of kinds) assert.ok((stopped[kind] ?? 0) >= (running[kind] ?? 0), `${kind}: ${running[kind]} watches with the sidecar, ${stopped[kind]} without`);
   });
 });
