@@ -9,6 +9,16 @@ import { sidecarWiring, wireContainer } from '../control/sidecar-wiring.ts';
 /** Where the image puts the data plane (Dockerfile and scripts/image.mjs copy it there). */
 export const PROXY_BINARY = '/usr/local/bin/meshgate-proxy';
 
+/** Where the ServiceAccount admission plugin mounts the pod's API token. */
+export const API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/**
+ * An empty volume mounted over that path in meshgate's containers. Kubernetes re-runs its ServiceAccount plugin after
+ * a webhook changed the pod, and the plugin mounts the API token into every container without a mount at the path:
+ * this one keeps it out, so neither istio-init nor istio-proxy ever holds API credentials (they need none).
+ */
+export const NO_API_TOKEN_VOLUME = 'meshgate-no-api-token';
+const noApiTokenMount = { name: NO_API_TOKEN_VOLUME, mountPath: API_TOKEN_MOUNT_PATH, readOnly: true };
+
 export interface Workload {
   name: string;
   canonicalName: string;
@@ -149,6 +159,7 @@ export function buildSidecarParts(
       runAsUser: 0,
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },
+    volumeMounts: [{ ...noApiTokenMount }],
   };
   // The Rust data plane is the container's only process: it fetches its snapshot from meshgate control (the wiring
   // below) and needs no Kubernetes API credentials. Ports are its defaults (15001, 15006, 15000, 15021, 15090).
@@ -197,12 +208,17 @@ export function buildSidecarParts(
     runAsUser: PROXY_UID,
     capabilities: { drop: ['ALL'] },
   };
-  proxy['volumeMounts'] = [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }, ...options.userMounts.map((m) => ({ ...m }))];
+  proxy['volumeMounts'] = [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }, { ...noApiTokenMount }, ...options.userMounts.map((m) => ({ ...m }))];
   // A native sidecar is an init container that keeps running: Jobs finish, and apps start after the proxy is ready.
   if (native) proxy['restartPolicy'] = 'Always';
   // The sidecar holds no Kubernetes credentials: a projected token for meshgate control's audience, and its address.
   const wiring = sidecarWiring(values);
-  const volumes: Volume[] = [{ name: Injected.workVolume, emptyDir: { medium: 'Memory' } }, wiring.volume, ...options.userVolumes.map((v) => structuredClone(v))];
+  const volumes: Volume[] = [
+    { name: Injected.workVolume, emptyDir: { medium: 'Memory' } },
+    wiring.volume,
+    { name: NO_API_TOKEN_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } },
+    ...options.userVolumes.map((v) => structuredClone(v)),
+  ];
   return { init, proxy: wireContainer(proxy, wiring), volumes };
 }
 

@@ -143,12 +143,15 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   });
 
   // The sidecar fetches its snapshot from meshgate control: it gets the projected meshgate-audience token and never
-  // the app's API token, even though the ServiceAccount admission plugin mounted one into the app container.
+  // the API token the ServiceAccount admission plugin mounts into the app container.
   test('the injected istio-proxy holds no API token: only the meshgate-audience token, and the control address', () => {
     const proxy = (pod.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy') as Obj;
     const app = (pod.spec.containers as Obj[]).find((c) => c.name === 'sleep') as Obj;
     assert.ok((app.volumeMounts as Obj[]).some((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'), 'the app has its API token');
-    assert.deepEqual((proxy.volumeMounts as Obj[]).filter((m) => m.mountPath.startsWith('/var/run/secrets')).map((m) => m.mountPath), ['/var/run/secrets/meshgate']);
+    // Kubernetes re-runs its ServiceAccount plugin after the webhook; the injector's empty volume at the token path
+    // keeps the API token out of istio-proxy (the admitted pod shows the plugin added nothing there).
+    assert.deepEqual((proxy.volumeMounts as Obj[]).filter((m) => m.mountPath.startsWith('/var/run/secrets')).map((m) => `${m.name} ${m.mountPath}`),
+      ['meshgate-no-api-token /var/run/secrets/kubernetes.io/serviceaccount', 'meshgate-token /var/run/secrets/meshgate']);
     assert.deepEqual(proxy.command, ['/usr/local/bin/meshgate-proxy']);
     const r = exec('istio-proxy', ['/usr/local/bin/node', '-e',
       "const fs=require('fs');console.log(JSON.stringify({cmd:fs.readFileSync('/proc/1/cmdline','utf8').split('\\0')[0],api:fs.existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'),aud:JSON.parse(Buffer.from(fs.readFileSync('/var/run/secrets/meshgate/token','utf8').split('.')[1],'base64url')).aud}))"]);

@@ -14,7 +14,7 @@ test('classic layout: istio-init after the user init containers, istio-proxy aft
   const { pod: out } = injectAndApply(pod);
   assert.deepEqual(names(out.spec?.initContainers), ['migrate', 'istio-init']);
   assert.deepEqual(names(out.spec?.containers), ['sleep', 'istio-proxy']);
-  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
+  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token']);
 });
 
 test('the init container carries istio-iptables flags with Istio defaults', () => {
@@ -57,7 +57,7 @@ test('status annotation, capture annotation and Istio labels are written', () =>
   const { pod: out } = injectAndApply(samplePod());
   const annotations = out.metadata?.annotations ?? {};
   assert.deepEqual(JSON.parse(annotations['sidecar.istio.io/status']!), {
-    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'meshgate-token'], imagePullSecrets: null, revision: 'default',
+    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'meshgate-token', 'meshgate-no-api-token'], imagePullSecrets: null, revision: 'default',
   });
   assert.deepEqual(JSON.parse(annotations['meshgate.io/capture-ranges']!), {
     includeOutboundIPRanges: '*', includeSource: 'values', excludeOutboundIPRanges: '', excludeSource: 'values',
@@ -156,7 +156,7 @@ test('a pod carrying stale or duplicated sidecars comes out with exactly one of 
   const { pod: twice } = injectAndApply(stale);
   assert.deepEqual(names(twice.spec?.containers), ['sleep', 'istio-proxy']);
   assert.deepEqual(names(twice.spec?.initContainers), ['istio-init']);
-  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
+  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token']);
   assert.deepEqual(twice, once);
 });
 
@@ -200,12 +200,18 @@ test('malformed pod shapes are denied with a field path', () => {
 
 // The sidecar fetches its snapshot from meshgate control with a projected token of meshgate's audience: it holds no
 // Kubernetes API credentials, even when the app container has the API token mounted.
-test("istio-proxy gets the meshgate token only, never the app's API-token mount", () => {
+test("istio-proxy gets the meshgate token only, never the app's API token (an empty volume holds its path)", () => {
   const tokenPath = '/var/run/secrets/kubernetes.io/serviceaccount';
   const pod = samplePod({ spec: { containers: [{ name: 'sleep', image: 'curl', volumeMounts: [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }] }] } });
   const { pod: out } = injectAndApply(pod);
   const mounts = proxyOf(out)?.['volumeMounts'] as Array<{ name: string; mountPath: string }>;
-  assert.deepEqual(mounts.filter((m) => m.mountPath.startsWith('/var/run/secrets')), [{ name: 'meshgate-token', mountPath: '/var/run/secrets/meshgate', readOnly: true }]);
+  // The API-token path holds an empty volume, so Kubernetes' ServiceAccount plugin (re-run after the webhook) adds nothing.
+  assert.deepEqual(mounts.filter((m) => m.mountPath.startsWith('/var/run/secrets')), [
+    { name: 'meshgate-no-api-token', mountPath: tokenPath, readOnly: true },
+    { name: 'meshgate-token', mountPath: '/var/run/secrets/meshgate', readOnly: true },
+  ]);
+  assert.deepEqual((initOf(out)?.['volumeMounts'] as unknown[]), [{ name: 'meshgate-no-api-token', mountPath: tokenPath, readOnly: true }]);
+  assert.deepEqual(out.spec?.volumes?.find((v) => v.name === 'meshgate-no-api-token'), { name: 'meshgate-no-api-token', emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } });
   const env = (proxyOf(out)?.['env'] ?? []) as Array<{ name: string; value?: string }>;
   assert.equal(env.find((e) => e.name === 'MESHGATE_CONTROL_TOKEN_FILE')?.value, '/var/run/secrets/meshgate/token');
   assert.match(env.find((e) => e.name === 'MESHGATE_CONTROL_ADDRESS')?.value ?? '', /^https:\/\//);
