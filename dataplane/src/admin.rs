@@ -90,14 +90,17 @@ pub fn explain(shared: &Shared, host_text: &str, port: u16) -> Value {
         Some(ip) => explained(&table.decide_l4(L4Kind::Tcp, None, ip, port, &shared.workload, 0.0)),
         None => json!({ "note": "TCP is matched by destination address: ask with an IP address" }),
     };
-    json!({ "host": host, "port": port, "mode": table.mode_name(), "snapshot": loaded.version, "http": http_json, "tls": explained(&tls), "tcp": tcp })
+    json!({ "host": host, "port": port, "mode": table.mode_name(), "snapshot": loaded.version,
+        "snapshotSource": shared.feed.source(), "snapshotAgeSeconds": loaded.loaded_instant.elapsed().as_secs(), "http": http_json, "tls": explained(&tls), "tcp": tcp })
 }
 
 fn config(shared: &Shared) -> Value {
     let rejected = shared.rejected_count();
     let last_error = shared.last_error();
     match shared.current() {
-        None => json!({ "loaded": false, "rejected": rejected, "lastError": last_error }),
+        None => {
+            json!({ "loaded": false, "rejected": rejected, "lastError": last_error, "source": shared.feed.source(), "control": shared.feed.json() })
+        }
         Some(l) => json!({
             "loaded": true,
             "version": l.version,
@@ -111,6 +114,8 @@ fn config(shared: &Shared) -> Value {
             "terminationDrainDurationMs": l.mesh.termination_drain_duration_ms,
             "rejected": rejected,
             "lastError": last_error,
+            "source": shared.feed.source(),
+            "control": shared.feed.json(),
         }),
     }
 }
@@ -136,7 +141,7 @@ async fn handle(
             }
         }
         (Role::Metrics, "/stats/prometheus") => {
-            reply(200, crate::telemetry::metrics::CONTENT_TYPE, shared.metrics.encode())
+            reply(200, crate::telemetry::metrics::CONTENT_TYPE, shared.encode_metrics())
         }
         (Role::Admin, "/explain") => {
             let host = query_param(query, "host").filter(|h| !h.is_empty() && h.len() <= 255);

@@ -1,7 +1,13 @@
 //! meshgate-proxy: the egress sidecar's data plane.
 //!
 //! meshgate-proxy --snapshot FILE [--port 15001] [--inbound-port 15006] [--admin-port 15000]
-//!                [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N]
+//!                [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N] [--drain-seconds N]
+//! meshgate-proxy --control-address https://HOST:PORT --control-token-file FILE [--control-ca-file FILE]
+//!                [--namespace NS] [the same ports]
+//!
+//! The control mode long-polls `meshgate control` (src/control in this crate). Its settings default to the
+//! environment the injector sets: MESHGATE_CONTROL_ADDRESS, MESHGATE_CONTROL_TOKEN_FILE, MESHGATE_CONTROL_CA (base64
+//! PEM) and POD_NAMESPACE; flags win. `--snapshot` selects the file mode even when that environment is present.
 //!
 //! The workload's identity comes from the environment the injector sets: ISTIO_META_WORKLOAD_NAME, POD_NAMESPACE,
 //! and ISTIO_METAJSON_LABELS (the pod's labels as JSON). With ISTIO_KUBE_APP_PROBERS (rewritten app probes) it also
@@ -14,7 +20,7 @@ use meshgate_proxy::listener::{self, Limits};
 use meshgate_proxy::route::table::Workload;
 use meshgate_proxy::state::{self, Shared};
 use meshgate_proxy::upstream::{Pool, Resolver};
-use meshgate_proxy::{admin, app_probe, inbound, log};
+use meshgate_proxy::{admin, app_probe, control, inbound, log};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-const USAGE: &str = "usage: meshgate-proxy --snapshot FILE [--port 15001] [--inbound-port 15006 (0: off)] [--admin-port 15000] [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N]";
+const USAGE: &str = "usage: meshgate-proxy (--snapshot FILE | --control-address https://HOST:PORT --control-token-file FILE [--control-ca-file FILE] [--namespace NS]) [--port 15001] [--inbound-port 15006 (0: off)] [--admin-port 15000] [--status-port 15021] [--metrics-port 15090] [--bind ADDRESS] [--workers N] [--drain-seconds N]";
 
 /// How often the snapshot file is checked for a change.
 const WATCH_INTERVAL: Duration = Duration::from_millis(200);
@@ -31,7 +37,7 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(200);
 const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
 
 struct Args {
-    snapshot: PathBuf,
+    source: Source,
     port: u16,
     inbound_port: u16,
     admin_port: u16,
@@ -39,11 +45,60 @@ struct Args {
     metrics_port: u16,
     bind: Option<String>,
     workers: usize,
+    /// The pod's terminationDrainDuration (proxy.istio.io/config), over the mesh-wide one in the snapshot.
+    drain: Option<Duration>,
+}
+
+/// Where snapshots come from.
+enum Source {
+    File(PathBuf),
+    Control(Box<control::Config>),
+}
+
+#[derive(Default)]
+struct ControlFlags {
+    address: Option<String>,
+    token_file: Option<String>,
+    ca_file: Option<String>,
+    namespace: Option<String>,
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The control settings: flags first, then the injector's environment.
+fn control_config(flags: ControlFlags) -> Result<control::Config, String> {
+    use base64::Engine;
+    let address = flags
+        .address
+        .or_else(|| env_var("MESHGATE_CONTROL_ADDRESS"))
+        .ok_or_else(|| format!("--snapshot or --control-address (or MESHGATE_CONTROL_ADDRESS) is required\n{USAGE}"))?;
+    let token_file = flags
+        .token_file
+        .or_else(|| env_var("MESHGATE_CONTROL_TOKEN_FILE"))
+        .ok_or("--control-token-file (or MESHGATE_CONTROL_TOKEN_FILE) is required with a control address")?;
+    let ca_pem = match (flags.ca_file, env_var("MESHGATE_CONTROL_CA")) {
+        (Some(file), _) => std::fs::read(&file).map_err(|e| format!("--control-ca-file {file}: {e}"))?,
+        (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| format!("MESHGATE_CONTROL_CA: not base64: {e}"))?,
+        (None, None) => {
+            return Err("--control-ca-file (or MESHGATE_CONTROL_CA, base64 PEM) is required: the sidecar trusts only \
+                        the control plane's CA"
+                .into())
+        }
+    };
+    let namespace =
+        flags.namespace.or_else(|| env_var("POD_NAMESPACE")).ok_or("--namespace (or POD_NAMESPACE) is required")?;
+    control::Config::new(&address, PathBuf::from(token_file), ca_pem, &namespace)
 }
 
 fn parse_args() -> Result<Args, String> {
+    let mut snapshot: Option<PathBuf> = None;
+    let mut flags = ControlFlags::default();
     let mut args = Args {
-        snapshot: PathBuf::new(),
+        source: Source::File(PathBuf::new()),
         port: 15001,
         inbound_port: 15006,
         admin_port: 15000,
@@ -51,6 +106,7 @@ fn parse_args() -> Result<Args, String> {
         metrics_port: 15090,
         bind: None,
         workers: 2,
+        drain: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,30 +116,40 @@ fn parse_args() -> Result<Args, String> {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let port = |v: &str| v.parse::<u16>().map_err(|_| format!("{flag}: {v:?} is not a port"));
         match flag.as_str() {
-            "--snapshot" => args.snapshot = PathBuf::from(value),
+            "--snapshot" => snapshot = Some(PathBuf::from(value)),
+            "--control-address" => flags.address = Some(value),
+            "--control-token-file" => flags.token_file = Some(value),
+            "--control-ca-file" => flags.ca_file = Some(value),
+            "--namespace" => flags.namespace = Some(value),
             "--port" => args.port = port(&value)?,
             "--inbound-port" => args.inbound_port = port(&value)?,
             "--admin-port" => args.admin_port = port(&value)?,
             "--status-port" => args.status_port = port(&value)?,
             "--metrics-port" => args.metrics_port = port(&value)?,
             "--bind" => args.bind = Some(value),
+            "--drain-seconds" => {
+                let secs = value.parse::<u64>().ok().filter(|s| *s <= 3600).ok_or("--drain-seconds: 0 to 3600")?;
+                args.drain = Some(Duration::from_secs(secs));
+            }
             "--workers" => {
                 args.workers = value.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("--workers: 1 to 64")?
             }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
     }
-    if args.snapshot.as_os_str().is_empty() {
-        return Err(format!("--snapshot is required\n{USAGE}"));
-    }
+    args.source = match snapshot {
+        Some(_) if flags.address.is_some() => return Err("--snapshot and --control-address exclude each other".into()),
+        Some(path) => Source::File(path),
+        None => Source::Control(Box::new(control_config(flags)?)),
+    };
     Ok(args)
 }
 
-fn workload_from_env() -> Workload {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+fn workload_from_env(namespace: Option<&str>) -> Workload {
+    let var = env_var;
     Workload {
         name: var("ISTIO_META_WORKLOAD_NAME").unwrap_or_else(|| "unknown".into()),
-        namespace: var("POD_NAMESPACE").unwrap_or_else(|| "unknown".into()),
+        namespace: namespace.map(str::to_string).or_else(|| var("POD_NAMESPACE")).unwrap_or_else(|| "unknown".into()),
         labels: var("ISTIO_METAJSON_LABELS").and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
         // Set per connection from its source address (sourceSubnet).
         ip: None,
@@ -120,11 +186,28 @@ async fn bind(address: Option<&str>, port: u16) -> std::io::Result<TcpListener> 
 async fn run(args: Args) -> Result<(), String> {
     // Before anything listens: a malformed ISTIO_KUBE_APP_PROBERS stops the proxy with the reason.
     let app_probes = app_probe::AppProbers::from_env()?;
-    let shared = Shared::new(workload_from_env());
-    // The first load happens before the listeners open; a bad first snapshot leaves the proxy not ready (503 on
-    // /healthz/ready) while the watcher waits for a good one.
-    let seen = state::load_once(&shared, &args.snapshot);
-    tokio::spawn(state::watch_snapshot(shared.clone(), args.snapshot.clone(), WATCH_INTERVAL, seen));
+    let namespace = match &args.source {
+        Source::Control(c) => Some(c.namespace.clone()),
+        Source::File(_) => None,
+    };
+    let shared = Shared::new(workload_from_env(namespace.as_deref()));
+    match args.source {
+        // The first load happens before the listeners open; a bad first snapshot leaves the proxy not ready (503 on
+        // /healthz/ready) while the watcher waits for a good one.
+        Source::File(path) => {
+            let seen = state::load_once(&shared, &path);
+            tokio::spawn(state::watch_snapshot(shared.clone(), path, WATCH_INTERVAL, seen));
+        }
+        // Not ready until the first snapshot arrives; the client keeps the last good one through outages.
+        Source::Control(config) => {
+            let client = control::client(&config, Resolver::system()?)?;
+            log::info(&format!(
+                "snapshots from the control plane https://{} for namespace {}",
+                config.endpoint.authority, config.namespace
+            ));
+            tokio::spawn(control::run(shared.clone(), *config, client));
+        }
+    }
     let resolver = Resolver::system()?;
     let proxy =
         Arc::new(Proxy { shared: shared.clone(), pool: Pool::default(), resolver, draining: AtomicBool::new(false) });
@@ -162,7 +245,9 @@ async fn run(args: Args) -> Result<(), String> {
     wait_for_termination().await;
     // Istio's drain: readiness fails and responses ask clients to reconnect, while outbound keeps working for
     // terminationDrainDuration so the app can still reach the network while it shuts down.
-    let drain = shared.current().map_or(DEFAULT_DRAIN, |l| Duration::from_millis(l.mesh.termination_drain_duration_ms));
+    let drain = args.drain.unwrap_or_else(|| {
+        shared.current().map_or(DEFAULT_DRAIN, |l| Duration::from_millis(l.mesh.termination_drain_duration_ms))
+    });
     log::info(&format!("terminating: draining for {} ms", drain.as_millis()));
     draining.store(true, Ordering::Relaxed);
     proxy.draining.store(true, Ordering::Relaxed);

@@ -28,6 +28,8 @@ pub struct Loaded {
 pub struct Shared {
     current: RwLock<Option<Arc<Loaded>>>,
     pub metrics: Metrics,
+    /// Where snapshots come from (file or control plane) and the control connection's state.
+    pub feed: crate::control::status::FeedStatus,
     pub workload: Workload,
     last_error: RwLock<Option<String>>,
     rejected: std::sync::atomic::AtomicU64,
@@ -39,6 +41,7 @@ impl Shared {
         Arc::new(Shared {
             current: RwLock::new(None),
             metrics,
+            feed: Default::default(),
             workload,
             last_error: RwLock::new(None),
             rejected: 0.into(),
@@ -52,6 +55,14 @@ impl Shared {
 
     pub fn last_error(&self) -> Option<String> {
         self.last_error.read().ok().and_then(|g| g.clone())
+    }
+
+    /// The metrics exposition, with the snapshot's age as of now.
+    pub fn encode_metrics(&self) -> String {
+        let age =
+            self.current().map_or(-1, |l| i64::try_from(l.loaded_instant.elapsed().as_secs()).unwrap_or(i64::MAX));
+        self.metrics.snapshot_age.set(age);
+        self.metrics.encode()
     }
 
     pub fn rejected_count(&self) -> u64 {

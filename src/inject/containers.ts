@@ -1,10 +1,23 @@
 import { Annotation, Injected, PROXY_UID, ProxyPort } from '../istio/keys.ts';
 import type { Container, StringMap, Volume } from '../k8s/types.ts';
 import type { CaptureSettings } from './capture.ts';
-import type { SidecarOptions, VolumeMount } from './pod-options.ts';
+import type { SidecarOptions } from './pod-options.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import type { InjectorValues, Resources } from './values.ts';
 import { sidecarWiring, wireContainer } from '../control/sidecar-wiring.ts';
+
+/** Where the image puts the data plane (Dockerfile and scripts/image.mjs copy it there). */
+export const PROXY_BINARY = '/usr/local/bin/meshgate-proxy';
+
+/** Where the ServiceAccount admission plugin mounts the pod's API token. */
+export const API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+/**
+ * An empty volume mounted over that path in meshgate's containers. Kubernetes re-runs its ServiceAccount plugin after
+ * a webhook changed the pod, and the plugin mounts the API token into every container without a mount at the path:
+ * this one keeps it out, so neither istio-init nor istio-proxy ever holds API credentials (they need none).
+ */
+export const NO_API_TOKEN_VOLUME = 'meshgate-no-api-token';
+const noApiTokenMount = { name: NO_API_TOKEN_VOLUME, mountPath: API_TOKEN_MOUNT_PATH, readOnly: true };
 
 export interface Workload {
   name: string;
@@ -122,25 +135,6 @@ function startupProbe(options: SidecarOptions): Record<string, unknown> {
   };
 }
 
-/** Where the ServiceAccount admission plugin mounts the pod's API token. */
-export const API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-/**
- * The pod's API-token mount, as an application container has it. Kubernetes' ServiceAccount admission plugin runs
- * before the mutating webhooks, so it never mounts the token into the containers a webhook adds (a real kubelet
- * showed it: istio-proxy found no in-cluster credentials); the proxy shares the app's mount instead. Undefined when
- * the pod opted out (automountServiceAccountToken: false) or no container has it.
- */
-export function apiTokenMount(containers: Container[]): VolumeMount | undefined {
-  for (const container of containers) {
-    if (container.name === Injected.proxyContainer) continue;
-    const mounts = Array.isArray(container['volumeMounts']) ? (container['volumeMounts'] as Array<Record<string, unknown>>) : [];
-    const found = mounts.find((m) => m['mountPath'] === API_TOKEN_MOUNT_PATH && typeof m['name'] === 'string');
-    if (found) return { name: found['name'] as string, mountPath: API_TOKEN_MOUNT_PATH, readOnly: true };
-  }
-  return undefined;
-}
-
 export function buildSidecarParts(
   values: InjectorValues,
   capture: CaptureSettings,
@@ -167,8 +161,11 @@ export function buildSidecarParts(
       runAsUser: 0,
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
     },
+    volumeMounts: [{ ...noApiTokenMount }],
   };
-  const args = ['proxy'];
+  // The Rust data plane is the container's only process: it fetches its snapshot from meshgate control (the wiring
+  // below) and needs no Kubernetes API credentials. Ports are its defaults (15001, 15006, 15000, 15021, 15090).
+  const args: string[] = [];
   if (proxyConfig.terminationDrainSeconds !== undefined) args.push('--drain-seconds', String(Math.ceil(proxyConfig.terminationDrainSeconds)));
   const env: Array<Record<string, unknown>> = [
     fieldEnv('POD_NAME', 'metadata.name'),
@@ -189,6 +186,7 @@ export function buildSidecarParts(
     name: Injected.proxyContainer,
     image: options.proxyImage,
     imagePullPolicy: pullPolicy,
+    command: [PROXY_BINARY],
     args,
     env,
     ports: [{ containerPort: ProxyPort.metrics, name: 'http-envoy-prom', protocol: 'TCP' }],
@@ -212,12 +210,17 @@ export function buildSidecarParts(
     runAsUser: PROXY_UID,
     capabilities: { drop: ['ALL'] },
   };
-  proxy['volumeMounts'] = [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }, ...options.userMounts.map((m) => ({ ...m }))];
+  proxy['volumeMounts'] = [{ name: Injected.workVolume, mountPath: '/etc/istio/proxy' }, { ...noApiTokenMount }, ...options.userMounts.map((m) => ({ ...m }))];
   // A native sidecar is an init container that keeps running: Jobs finish, and apps start after the proxy is ready.
   if (native) proxy['restartPolicy'] = 'Always';
   // The sidecar holds no Kubernetes credentials: a projected token for meshgate control's audience, and its address.
   const wiring = sidecarWiring(values);
-  const volumes: Volume[] = [{ name: Injected.workVolume, emptyDir: { medium: 'Memory' } }, wiring.volume, ...options.userVolumes.map((v) => structuredClone(v))];
+  const volumes: Volume[] = [
+    { name: Injected.workVolume, emptyDir: { medium: 'Memory' } },
+    wiring.volume,
+    { name: NO_API_TOKEN_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } },
+    ...options.userVolumes.map((v) => structuredClone(v)),
+  ];
   return { init, proxy: wireContainer(proxy, wiring), volumes };
 }
 

@@ -2,9 +2,9 @@ import { Annotation, Injected, Label } from '../istio/keys.ts';
 import { isRecord, type Container, type PodLike, type StringMap, type Volume } from '../k8s/types.ts';
 import { resolveCapture, type CaptureSettings, type ClusterRanges } from './capture.ts';
 import { appProbeEnv, rewriteAppProbes } from './app-probes.ts';
-import { apiTokenMount, buildSidecarParts, proxyResources } from './containers.ts';
+import { buildSidecarParts, proxyResources } from './containers.ts';
 import { decideInjection, MESHGATE_REVISION, type SkipReason } from './decide.ts';
-import { previousInjection, prometheusAnnotations, resolveSidecarOptions, type VolumeMount } from './pod-options.ts';
+import { previousInjection, prometheusAnnotations, resolveSidecarOptions } from './pod-options.ts';
 import { placeNamedItems, setMapEntries, type PatchOp } from './patch.ts';
 import type { InjectorValues } from './values.ts';
 import { describeWorkload } from './workload.ts';
@@ -101,8 +101,6 @@ export function injectPod(pod: PodLike, ctx: InjectContext): InjectOutcome {
   const native = options.native;
   const workload = describeWorkload(meta, ctx.workloadName);
   const parts = buildSidecarParts(ctx.values, capture.settings, resources.resources, workload, options);
-  const tokenMount = apiTokenMount(spec.containers ?? []);
-  if (tokenMount) parts.proxy['volumeMounts'] = [...(parts.proxy['volumeMounts'] as VolumeMount[]), tokenMount];
   if (probes) parts.proxy['env'] = [...(parts.proxy['env'] as unknown[]), ...appProbeEnv(probes.probers, statusPort)];
   const init = parts.init ? [parts.init] : [];
 

@@ -1,17 +1,20 @@
 // meshgate control against a real kube-apiserver (test/cluster/up.sh): the process runs as `meshgate control` with a
 // kubeconfig for its own ServiceAccount, bound by the chart's control RBAC (so the least-privilege rules are what is
 // proven to be enough); sidecars are HTTPS clients presenting tokens from the TokenRequest API.
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
 import { eventually, freePort, helm, startControlPlane, type ControlPlane } from '../helpers/control-plane.ts';
+import { curl, inNamespace, startNode, waitFor, type CurlResult, type Running } from '../netns/harness/processes.ts';
+import { startSites, type Sites } from '../netns/harness/sites.ts';
+import { createTopology, destroyTopology, unavailableReason, type Topology } from '../netns/harness/topology.ts';
 
 let cp: ControlPlane;
 let control: ChildProcess;
@@ -74,6 +77,19 @@ const serviceEntry = (namespace: string, name: string, host: string, exportTo?: 
 });
 
 let baseline: Record<string, number>;
+let certDir: string;
+let controlKubeconfig: string;
+
+/** `meshgate control` on 127.0.0.1:port; a restart reuses the port and the certificate directory (the same CA). */
+async function startControl(): Promise<void> {
+  const from = output.length;
+  control = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'control', '--host', '127.0.0.1', '--port', String(port),
+    '--cert-dir', certDir, '--kubeconfig', controlKubeconfig, '--istio-namespace', 'istio-system'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  control.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
+  control.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
+  await eventually('meshgate control to listen', () => (output.slice(from).includes('control plane listening') ? true : undefined), 30_000)
+    .catch((error: Error) => { throw new Error(`${error.message}\n${output}`); });
+}
 
 before(async () => {
   cp = startControlPlane('10.96.0.0/16');
@@ -99,13 +115,9 @@ before(async () => {
   }));
   baseline = watches();
   port = freePort();
-  const certDir = join(dir, 'certs');
-  control = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'control', '--host', '127.0.0.1', '--port', String(port),
-    '--cert-dir', certDir, '--kubeconfig', kubeconfig, '--istio-namespace', 'istio-system'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  control.stdout?.on('data', (c: Buffer) => { output += c.toString(); });
-  control.stderr?.on('data', (c: Buffer) => { output += c.toString(); });
-  await eventually('meshgate control to listen', () => (output.includes('control plane listening') ? true : undefined), 30_000)
-    .catch((error: Error) => { throw new Error(`${error.message}\n${output}`); });
+  certDir = join(dir, 'certs');
+  controlKubeconfig = kubeconfig;
+  await startControl();
   ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
   // Ready only once every informer has listed: a snapshot request says 503 until then.
   const sleepA = token('team-a', 'sleep');
@@ -225,4 +237,179 @@ test('the chart\'s control Deployment, Service and PDB are accepted by the API s
   for (const kind of ['deployment.apps/meshgate-control', 'service/meshgate-control', 'poddisruptionbudget.policy/meshgate-control', 'secret/meshgate-control-tls']) {
     assert.match(out, new RegExp(`${kind.replace(/[./]/g, '\\$&')} created`), out);
   }
+});
+
+// The Rust sidecar as the injector runs it: its only configuration is the environment sidecar-wiring.ts sets (the
+// control address, a `meshgate`-audience token file, the control plane's CA, the namespace); no kubeconfig, no API
+// token. It runs as UID 1337 in a pod network namespace programmed by `meshgate init`, reaching meshgate control on
+// the host through a Unix-socket bridge, and the app's curl goes through it to the netns stand-ins.
+const PROXY_BIN = resolve(process.env['MESHGATE_PROXY_BIN'] ?? 'dataplane/target/release/meshgate-proxy');
+const sidecarSkip = unavailableReason()
+  ?? (existsSync(PROXY_BIN) ? undefined : `meshgate-proxy is not built (${PROXY_BIN}): cargo build --release in dataplane/`);
+const CONTROL_PORT_IN_POD = 15012;
+const APP_UID = 1000;
+
+interface Sidecar { child: ChildProcess; output: () => string; stop(): Promise<void> }
+
+/** meshgate-proxy with only `env` (plus PATH) as its environment: in `ns` as UID 1337, or on the host as root. */
+function startSidecar(binary: string, ns: string | undefined, env: Record<string, string>, args: string[] = []): Sidecar {
+  const argv = ns === undefined ? [binary, ...args] : ['ip', 'netns', 'exec', ns, 'setpriv', '--reuid=1337', '--regid=1337', '--clear-groups', binary, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env } });
+  let text = '';
+  child.stdout?.on('data', (c: Buffer) => { text += c.toString(); });
+  child.stderr?.on('data', (c: Buffer) => { text += c.toString(); });
+  return {
+    child,
+    output: () => text,
+    stop: () => new Promise((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const force = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      child.once('exit', () => { clearTimeout(force); done(); });
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+describe('a meshgate-proxy sidecar fed by meshgate control', { skip: sidecarSkip }, () => {
+  let topology: Topology;
+  let sites: Sites | undefined;
+  let work: string;
+  let binary: string;
+  let sidecar: Sidecar;
+  const bridges: Running[] = [];
+  const others: Sidecar[] = [];
+
+  const app = (url: string, maxSeconds = 5): CurlResult => curl(topology.pod, APP_UID, url, ['--cacert', sites?.caBundle ?? ''], maxSeconds);
+  const local = (path: string): CurlResult => curl(topology.pod, 0, `http://127.0.0.1:${path}`, [], 2);
+  const config = (): Record<string, any> => JSON.parse(local('15000/config').body) as Record<string, any>;
+  /** Milliseconds from now until `ok` holds for the app's curl, or undefined after `limitMs`. */
+  const timeUntil = async (url: string, ok: (r: CurlResult) => boolean, limitMs: number): Promise<number | undefined> => {
+    const started = Date.now();
+    return (await waitFor(() => ok(app(url, 2)), limitMs)) ? Date.now() - started : undefined;
+  };
+  const setMode = (mode: string): void => {
+    const current = cp.kubectlOk(['get', 'configmap', 'istio', '-n', 'istio-system', '-o', 'yaml']);
+    cp.kubectlOk(['replace', '-n', 'istio-system', '-f', '-'], current.replace(/mode: (ALLOW_ANY|REGISTRY_ONLY)/, `mode: ${mode}`));
+  };
+  const sidecarEnv = (namespace: string, tokenFile: string, address: string): Record<string, string> => ({
+    MESHGATE_CONTROL_ADDRESS: address,
+    MESHGATE_CONTROL_TOKEN_FILE: tokenFile,
+    MESHGATE_CONTROL_CA: Buffer.from(ca).toString('base64'),
+    POD_NAMESPACE: namespace,
+    ISTIO_META_WORKLOAD_NAME: 'sleep',
+  });
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'meshgate-e2e-sidecar-'));
+    chmodSync(work, 0o755);
+    // UID 1337 may not be able to read the checkout: the binary and the token are staged in a readable directory.
+    binary = join(work, 'meshgate-proxy');
+    copyFileSync(PROXY_BIN, binary);
+    chmodSync(binary, 0o755);
+    const tokenFile = join(work, 'token');
+    writeFileSync(tokenFile, token('team-a', 'sleep'), { mode: 0o644 });
+    topology = createTopology();
+    sites = await startSites(topology);
+    const socket = join(work, 'control.sock');
+    bridges.push(await startNode(undefined, undefined, ['test/helpers/unix-bridge.ts', 'unix-to-tcp', socket, `127.0.0.1:${port}`], /^ready/));
+    bridges.push(await startNode(topology.pod, undefined, ['test/helpers/unix-bridge.ts', 'tcp-to-unix', `127.0.0.1:${CONTROL_PORT_IN_POD}`, socket], /^ready/));
+    const init = inNamespace(topology.pod, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'init', '-p', '15001', '-z', '15006', '-u', '1337',
+      '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
+    assert.equal(init.status, 0, init.stderr);
+    sidecar = startSidecar(binary, topology.pod, sidecarEnv('team-a', tokenFile, `https://localhost:${CONTROL_PORT_IN_POD}`));
+    const ready = await waitFor(() => local('15021/healthz/ready').status === 200, 30_000);
+    assert.ok(ready, `sidecar not ready:\n${sidecar.output().slice(-3000)}`);
+  }, { timeout: 180_000 });
+
+  after(async () => {
+    for (const s of [sidecar, ...others]) await s?.stop();
+    for (const b of bridges.reverse()) await b.stop();
+    await sites?.stop();
+    if (topology) destroyTopology(topology);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('ready on its first snapshot from the control plane, and enforcing it (REGISTRY_ONLY: an unknown host gets 502)', async () => {
+    const c = config();
+    assert.equal(c.source, 'control');
+    assert.equal(c.control.connection, 'connected');
+    assert.equal(c.control.namespace, 'team-a');
+    assert.equal(c.mode, 'REGISTRY_ONLY');
+    assert.equal(app('http://httpbin.org/headers').status, 502);
+    // Its log reaches this process through a pipe: read as the event loop gets to it.
+    await eventually('the log line', () => (/snapshot applied: sha256:\S+ from control plane localhost:15012/.test(sidecar.output()) ? true : undefined), 5_000)
+      .catch((error: Error) => { throw new Error(`${error.message}\n${sidecar.output()}`); });
+  });
+
+  test('a ServiceEntry, a VirtualService and the mesh ConfigMap edited with kubectl are enforced within 2 s', async () => {
+    apply({ apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry', metadata: { namespace: 'team-a', name: 'httpbin' },
+      spec: { hosts: ['httpbin.org'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'DNS', location: 'MESH_EXTERNAL' } });
+    const se = await timeUntil('http://httpbin.org/headers', (r) => r.status === 200, 5_000);
+    assert.ok(se !== undefined && se <= 2_000, `ServiceEntry enforced after ${se} ms`);
+    apply({ apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { namespace: 'team-a', name: 'httpbin' },
+      spec: { hosts: ['httpbin.org'], http: [
+        { match: [{ uri: { prefix: '/teapot' } }], fault: { abort: { httpStatus: 418, percentage: { value: 100 } } }, route: [{ destination: { host: 'httpbin.org' } }] },
+        { route: [{ destination: { host: 'httpbin.org' } }] }] } });
+    const vs = await timeUntil('http://httpbin.org/teapot', (r) => r.status === 418, 5_000);
+    assert.ok(vs !== undefined && vs <= 2_000, `VirtualService enforced after ${vs} ms`);
+    assert.equal(app('https://edition.cnn.com').exit, 35, 'no ServiceEntry: closed under REGISTRY_ONLY');
+    setMode('ALLOW_ANY');
+    const mode = await timeUntil('https://edition.cnn.com', (r) => r.status === 200, 5_000);
+    assert.ok(mode !== undefined && mode <= 2_000, `ALLOW_ANY enforced after ${mode} ms`);
+  });
+
+  test('meshgate control killed: the sidecar keeps enforcing; restarted: it resumes without a restart of its own', async () => {
+    const pid = sidecar.child.pid;
+    control.kill('SIGKILL');
+    await new Promise((done) => control.once('exit', done));
+    await eventually('the sidecar to notice', () => (config().control.connection === 'backoff' ? true : undefined), 40_000);
+    assert.equal(app('http://httpbin.org/teapot').status, 418, 'the VirtualService still in force');
+    assert.equal(app('http://httpbin.org/headers').status, 200);
+    assert.equal(app('https://edition.cnn.com').status, 200, 'ALLOW_ANY still in force');
+    assert.equal(local('15021/healthz/ready').status, 200, 'still ready');
+    // Changed while the control plane is down: seen once it is back.
+    cp.kubectlOk(['delete', 'virtualservice', 'httpbin', '-n', 'team-a']);
+    assert.equal(app('http://httpbin.org/teapot').status, 418);
+    await startControl();
+    const resumed = await timeUntil('http://httpbin.org/teapot', (r) => r.status === 200, 60_000);
+    assert.ok(resumed !== undefined, `the sidecar did not resume:\n${sidecar.output().slice(-2000)}`);
+    assert.equal(sidecar.child.pid, pid);
+    assert.equal(sidecar.child.exitCode, null, 'never restarted');
+    assert.equal(config().control.connection, 'connected');
+    assert.match(sidecar.output(), /control plane localhost:15012 answers again/);
+  });
+
+  test('a token of another namespace: 403, logged by both sides, and the sidecar never becomes ready', async () => {
+    const tokenFile = join(work, 'token-team-a');
+    writeFileSync(tokenFile, token('team-a', 'sleep'), { mode: 0o644 });
+    const [status, admin, metrics, outbound] = [freePort(), freePort(), freePort(), freePort()];
+    // On the host, beside meshgate control: the namespace it asks for (team-b) is not its token's (team-a).
+    const wrong = startSidecar(binary, undefined, sidecarEnv('team-b', tokenFile, `https://localhost:${port}`),
+      ['--bind', '127.0.0.1', '--port', String(outbound), '--inbound-port', '0', '--admin-port', String(admin), '--status-port', String(status), '--metrics-port', String(metrics)]);
+    others.push(wrong);
+    await eventually('the 403 in the sidecar log', () => (/403: the token's namespace may not read/.test(wrong.output()) ? true : undefined), 20_000)
+      .catch((error: Error) => { throw new Error(`${error.message}\n${wrong.output()}`); });
+    for (let i = 0; i < 10; i += 1) {
+      const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', `http://127.0.0.1:${status}/healthz/ready`], { encoding: 'utf8' });
+      assert.equal(r.stdout, '503', 'not ready with a refused token');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.match(output, /snapshot request refused: 403, another namespace/);
+    const scraped = spawnSync('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${metrics}/stats/prometheus`], { encoding: 'utf8' }).stdout;
+    assert.match(scraped, /meshgate_proxy_control_fetches_total\{result="forbidden"\} [1-9]/);
+  });
+
+  // apiserver_longrunning_requests names no client, and kube-controller-manager adds its own watches on the new CRDs
+  // when its discovery resyncs: so the sidecar's share is measured by stopping it. Its watches would end with it.
+  test('the API server sees no watch from the sidecar: stopping it removes none, while the control plane\'s are counted', async () => {
+    const kinds = ['serviceentries', 'virtualservices', 'services', 'configmaps'];
+    const running = watches();
+    for (const kind of kinds) assert.ok((running[kind] ?? 0) - (baseline[kind] ?? 0) >= 1, `the control plane's ${kind} watch is visible`);
+    assert.equal(sidecar.child.exitCode, null, 'the sidecar is running and connected');
+    assert.equal(config().control.connection, 'connected');
+    await sidecar.stop();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const stopped = watches();
+    for (const kind of kinds) assert.ok((stopped[kind] ?? 0) >= (running[kind] ?? 0), `${kind}: ${running[kind]} watches with the sidecar, ${stopped[kind]} without`);
+  });
 });

@@ -1,17 +1,31 @@
 // The injected pod under a real kubelet: containerd + runc run what the webhook admitted. istio-init programs the
 // pod's own network namespace, istio-proxy runs as UID 1337 with a read-only root filesystem, and curl in the app
 // container reaches a stand-in host through the sidecar under ALLOW_ANY and is refused under REGISTRY_ONLY.
+// istio-proxy is the Rust meshgate-proxy, fed by a `meshgate control` this test runs on the node host (reached from
+// the pod at the bridge address) with the pod's projected `meshgate`-audience token: it holds no API credentials.
 // Nothing leaves the machine: the stand-in is an address on the node, names come from hostAliases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, freePort, helm, startWebhookProcess, type WebhookProcess } from '../helpers/control-plane.ts';
 import { containerPid, nodeUnavailableReason, startNodeCluster, type NodeCluster } from '../helpers/node.ts';
 
 const skip = nodeUnavailableReason();
+
+/** A CA and a serving certificate for `ip` (openssl), where `meshgate control --cert-dir` reads them; the CA, base64. */
+function controlCertificates(dir: string, ip: string): string {
+  mkdirSync(dir, { recursive: true });
+  const openssl = (args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 }); };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=meshgate-control-e2e-ca', '-days', '1',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=meshgate-control']);
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+  openssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '1', '-extfile', 'ext.cnf']);
+  return readFileSync(join(dir, 'ca.crt')).toString('base64');
+}
 const STANDIN = `const [ip, log] = process.argv.slice(1);
 require('http').createServer((req, res) => { require('fs').appendFileSync(log, req.method + ' ' + req.headers.host + req.url + '\\n'); res.end('stand-in\\n'); })
   .listen(80, ip, () => console.log('listening'));
@@ -23,6 +37,8 @@ type Obj = Record<string, any>;
 describe('a real node: the injected pod under kubelet and containerd', { skip }, () => {
   let node: NodeCluster;
   let webhook: WebhookProcess;
+  let control: ChildProcess | undefined;
+  let controlOutput = '';
   let standin: ChildProcess | undefined;
   let standinLog: string;
   let work: string;
@@ -57,13 +73,26 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
       standin!.once('exit', (code) => reject(new Error(`the stand-in exited (${code})`)));
     });
     node.kubectlOk(['create', 'namespace', 'istio-system']);
+    // meshgate control on the node host, at the address pods reach it by; its certificate (made here with openssl)
+    // names that IP, and the injector values carry its CA, as the chart's controlCaBundle does.
+    const controlCerts = join(work, 'control-certs');
+    const controlCa = controlCertificates(controlCerts, node.nodeIP);
+    const controlPort = freePort();
     const port = freePort();
     webhook = await startWebhookProcess(['--values-configmap', 'istio-system/istio-sidecar-injector', '--kubeconfig', node.kubeconfig], port, join(work, 'certs'));
     node.kubectlOk(['apply', '-f', '-'], helm(node, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system',
       '--set', 'serverless.enabled=true', '--set', `serverless.url=https://127.0.0.1:${port}`, '--set', `serverless.caBundle=${webhook.caBundle}`,
       '--set', 'global.proxy.includeIPRanges=*',
+      '--set', `global.meshgate.controlAddress=https://${node.nodeIP}:${controlPort}`, '--set', `global.meshgate.controlCaBundle=${controlCa}`,
       '--show-only', 'templates/crds.yaml', '--show-only', 'templates/webhook-configurations.yaml', '--show-only', 'templates/rbac.yaml',
       '--show-only', 'templates/mesh-configmap.yaml', '--show-only', 'templates/sidecar-injector-configmap.yaml']));
+    // Started once the CRDs and the mesh ConfigMap exist, so its informers list at once.
+    control = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'control', '--host', node.nodeIP, '--port', String(controlPort),
+      '--cert-dir', controlCerts, '--kubeconfig', node.kubeconfig, '--istio-namespace', 'istio-system'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    control.stdout?.on('data', (c: Buffer) => { controlOutput += c.toString(); });
+    control.stderr?.on('data', (c: Buffer) => { controlOutput += c.toString(); });
+    await eventually('meshgate control to listen', () => (controlOutput.includes('control plane listening') ? true : undefined), 30_000)
+      .catch((error: Error) => { throw new Error(`${error.message}\n${controlOutput}`); });
     node.kubectlOk(['create', 'namespace', 'mesh']);
     node.kubectlOk(['label', 'namespace', 'mesh', 'istio-injection=enabled']);
     node.kubectlOk(['create', 'serviceaccount', 'sleep', '-n', 'mesh']);
@@ -83,7 +112,7 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
       const p = JSON.parse(node.kubectlOk(['get', 'pod', 'sleep', '-n', 'mesh', '-o', 'json'])) as Obj;
       return p.status?.phase === 'Running' && (p.status.containerStatuses as Obj[]).every((c) => c.ready) ? p : undefined;
     }, 120_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${node.kubectl(['describe', 'pod', 'sleep', '-n', 'mesh']).stdout}`);
+      throw new Error(`${error.message}\n${node.kubectl(['describe', 'pod', 'sleep', '-n', 'mesh']).stdout}\n${node.kubectl(['logs', 'sleep', '-n', 'mesh', '-c', 'istio-proxy']).stdout}\n${controlOutput.slice(-2000)}`);
     });
     timings['pod Running and ready'] = Date.now() - started;
   }, { timeout: 420_000 });
@@ -91,6 +120,7 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
   after(async () => {
     process.stdout.write(`# node timings (ms): ${JSON.stringify(timings)}\n`);
     await webhook?.stop();
+    control?.kill('SIGKILL');
     standin?.kill('SIGKILL');
     node?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -112,18 +142,25 @@ describe('a real node: the injected pod under kubelet and containerd', { skip },
     assert.equal(pod.spec.nodeName, node.nodeName);
   });
 
-  // The ServiceAccount admission plugin ran before the webhook, so istio-proxy has the token only if the injector
-  // shares the app's mount with it.
-  test("the injected istio-proxy shares the app's API-token mount", () => {
-    node.kubectlOk(['create', 'namespace', 'mesh-plain']);
-    node.kubectlOk(['label', 'namespace', 'mesh-plain', 'istio-injection=enabled']);
-    const admitted = JSON.parse(node.kubectlOk(['create', '-n', 'mesh-plain', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' },
-      spec: { containers: [{ name: 'sleep', image: 'meshgate.local/sleep:1', imagePullPolicy: 'Never' }] },
-    }))) as Obj;
-    const proxy = (admitted.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy');
-    assert.ok(proxy, 'not injected');
-    assert.ok(((proxy.volumeMounts ?? []) as Obj[]).some((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'), JSON.stringify(proxy.volumeMounts));
+  // The sidecar fetches its snapshot from meshgate control: it gets the projected meshgate-audience token and never
+  // the API token the ServiceAccount admission plugin mounts into the app container.
+  test('the injected istio-proxy holds no API token: only the meshgate-audience token, and the control address', () => {
+    const proxy = (pod.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy') as Obj;
+    const app = (pod.spec.containers as Obj[]).find((c) => c.name === 'sleep') as Obj;
+    assert.ok((app.volumeMounts as Obj[]).some((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'), 'the app has its API token');
+    // Kubernetes re-runs its ServiceAccount plugin after the webhook; the injector's empty volume at the token path
+    // keeps the API token out of istio-proxy (the admitted pod shows the plugin added nothing there).
+    assert.deepEqual((proxy.volumeMounts as Obj[]).filter((m) => m.mountPath.startsWith('/var/run/secrets')).map((m) => `${m.name} ${m.mountPath}`),
+      ['meshgate-no-api-token /var/run/secrets/kubernetes.io/serviceaccount', 'meshgate-token /var/run/secrets/meshgate']);
+    assert.deepEqual(proxy.command, ['/usr/local/bin/meshgate-proxy']);
+    const r = exec('istio-proxy', ['/usr/local/bin/node', '-e',
+      "const fs=require('fs');console.log(JSON.stringify({cmd:fs.readFileSync('/proc/1/cmdline','utf8').split('\\0')[0],api:fs.existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'),aud:JSON.parse(Buffer.from(fs.readFileSync('/var/run/secrets/meshgate/token','utf8').split('.')[1],'base64url')).aud}))"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { cmd: '/usr/local/bin/meshgate-proxy', api: false, aud: ['meshgate'] });
+    const config = JSON.parse(exec('istio-proxy', ['/usr/local/bin/node', '-e',
+      "require('http').get('http://127.0.0.1:15000/config',(r)=>{let b='';r.on('data',(c)=>b+=c);r.on('end',()=>console.log(b))})"]).stdout) as Obj;
+    assert.equal(config.source, 'control');
+    assert.equal(config.control.connection, 'connected');
   });
 
   test("istio-init programmed the pod's own network namespace, not the node's", () => {

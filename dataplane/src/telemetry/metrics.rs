@@ -65,7 +65,10 @@ pub struct Metrics {
     deny_names: Mutex<HashSet<String>>,
     reloads: Family<ResultLabels, Counter>,
     pub snapshot_age_base: Gauge,
+    pub snapshot_age: Gauge,
     pub access_log_dropped: Counter,
+    control_fetches: Family<ResultLabels, Counter>,
+    pub control_connected: Gauge,
 }
 
 fn duration_histogram() -> Histogram {
@@ -90,6 +93,9 @@ impl Metrics {
         let reloads = Family::<ResultLabels, Counter>::default();
         let snapshot_age_base = Gauge::default();
         let access_log_dropped = Counter::default();
+        let snapshot_age = Gauge::default();
+        let control_fetches = Family::<ResultLabels, Counter>::default();
+        let control_connected = Gauge::default();
         // prometheus-client appends `_total` to counters: the names below become Istio's.
         registry.register("istio_requests", "HTTP requests, by destination and response code", requests.clone());
         registry.register("istio_request_duration_milliseconds", "HTTP request duration", durations.clone());
@@ -117,6 +123,21 @@ impl Metrics {
             "Access log lines dropped because the writer fell behind",
             access_log_dropped.clone(),
         );
+        registry.register(
+            "meshgate_proxy_snapshot_age_seconds",
+            "Seconds since the snapshot in force was loaded (-1: none yet)",
+            snapshot_age.clone(),
+        );
+        registry.register(
+            "meshgate_proxy_control_fetches",
+            "Polls of meshgate control, by result (applied, rejected, not_modified, unauthorized, forbidden, ...)",
+            control_fetches.clone(),
+        );
+        registry.register(
+            "meshgate_proxy_control_connected",
+            "1 when the last poll of meshgate control was answered, 0 after a failure",
+            control_connected.clone(),
+        );
         Metrics {
             registry,
             workload: workload.to_string(),
@@ -131,7 +152,10 @@ impl Metrics {
             deny_names: Mutex::new(HashSet::new()),
             reloads,
             snapshot_age_base,
+            snapshot_age,
             access_log_dropped,
+            control_fetches,
+            control_connected,
         }
     }
 
@@ -192,6 +216,10 @@ impl Metrics {
 
     pub fn config_reload(&self, applied: bool) {
         self.reloads.get_or_create(&ResultLabels { result: if applied { "applied" } else { "rejected" } }).inc();
+    }
+
+    pub fn control_fetch(&self, result: &'static str) {
+        self.control_fetches.get_or_create(&ResultLabels { result }).inc();
     }
 
     pub fn encode(&self) -> String {

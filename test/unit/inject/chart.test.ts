@@ -88,3 +88,22 @@ test('enableNamespacesByDefault: every namespace not labelled istio-injection=di
   const defaults = render([], 'templates/webhook-configurations.yaml');
   assert.match(defaults.stdout, /rev\.object\.sidecar-injector\.meshgate\.io/, 'a pod labelled istio.io/rev=default is injected from an unlabelled namespace');
 });
+
+// Sidecars fetch their snapshot from meshgate control with a projected token: no binding may grant mesh config (or
+// anything) to every service account, and only the control plane's own ServiceAccount reads ServiceEntries.
+test('no RBAC binding names system:serviceaccounts; only meshgate control reads the mesh config', { skip }, () => {
+  const result = spawnSync(helm as string, ['template', 'meshgate', 'charts/meshgate', '-n', 'istio-system'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0, result.stderr);
+  type Obj = Record<string, any>;
+  const documents = parseAllDocuments(result.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+  const bindings = documents.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding');
+  assert.ok(bindings.length > 0);
+  for (const binding of bindings) {
+    for (const subject of binding.subjects ?? []) assert.notEqual(subject.name, 'system:serviceaccounts', `${binding.kind} ${binding.metadata.name}`);
+  }
+  const readsMesh = documents.filter((d) => (d.kind === 'Role' || d.kind === 'ClusterRole')
+    && (d.rules ?? []).some((r: Obj) => (r.apiGroups ?? []).includes('networking.istio.io')));
+  const subjectsOf = (role: Obj): string[] => bindings.filter((b) => b.roleRef.name === role.metadata.name && b.roleRef.kind === role.kind)
+    .flatMap((b) => (b.subjects ?? []).map((s: Obj) => `${s.kind}/${s.name}`));
+  assert.deepEqual(readsMesh.flatMap(subjectsOf), ['ServiceAccount/meshgate-control']);
+});

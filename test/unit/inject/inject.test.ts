@@ -14,7 +14,7 @@ test('classic layout: istio-init after the user init containers, istio-proxy aft
   const { pod: out } = injectAndApply(pod);
   assert.deepEqual(names(out.spec?.initContainers), ['migrate', 'istio-init']);
   assert.deepEqual(names(out.spec?.containers), ['sleep', 'istio-proxy']);
-  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
+  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token']);
 });
 
 test('the init container carries istio-iptables flags with Istio defaults', () => {
@@ -34,7 +34,8 @@ test('the proxy runs as 1337 with a read-only root and a readiness probe on 1502
   assert.equal(security['readOnlyRootFilesystem'], true);
   assert.deepEqual((proxy['readinessProbe'] as { httpGet: unknown }).httpGet, { path: '/healthz/ready', port: 15021 });
   assert.deepEqual(proxy['ports'], [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }]);
-  assert.deepEqual(proxy.args, ['proxy']);
+  assert.deepEqual(proxy['command'], ['/usr/local/bin/meshgate-proxy']);
+  assert.deepEqual(proxy.args, []);
 });
 
 test('native layout: istio-init then istio-proxy (restartPolicy Always) before the user init containers', () => {
@@ -56,7 +57,7 @@ test('status annotation, capture annotation and Istio labels are written', () =>
   const { pod: out } = injectAndApply(samplePod());
   const annotations = out.metadata?.annotations ?? {};
   assert.deepEqual(JSON.parse(annotations['sidecar.istio.io/status']!), {
-    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'meshgate-token'], imagePullSecrets: null, revision: 'default',
+    initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['istio-envoy', 'meshgate-token', 'meshgate-no-api-token'], imagePullSecrets: null, revision: 'default',
   });
   assert.deepEqual(JSON.parse(annotations['meshgate.io/capture-ranges']!), {
     includeOutboundIPRanges: '*', includeSource: 'values', excludeOutboundIPRanges: '', excludeSource: 'values',
@@ -155,7 +156,7 @@ test('a pod carrying stale or duplicated sidecars comes out with exactly one of 
   const { pod: twice } = injectAndApply(stale);
   assert.deepEqual(names(twice.spec?.containers), ['sleep', 'istio-proxy']);
   assert.deepEqual(names(twice.spec?.initContainers), ['istio-init']);
-  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
+  assert.deepEqual(twice.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token']);
   assert.deepEqual(twice, once);
 });
 
@@ -197,16 +198,21 @@ test('malformed pod shapes are denied with a field path', () => {
   }
 });
 
-// The ServiceAccount admission plugin mounts the API token before the webhooks run, so the containers a webhook adds
-// never get it (seen under a real kubelet: the proxy found no in-cluster credentials and restarted).
-test("istio-proxy shares the app's API-token mount; none when the pod has none", () => {
+// The sidecar fetches its snapshot from meshgate control with a projected token of meshgate's audience: it holds no
+// Kubernetes API credentials, even when the app container has the API token mounted.
+test("istio-proxy gets the meshgate token only, never the app's API token (an empty volume holds its path)", () => {
   const tokenPath = '/var/run/secrets/kubernetes.io/serviceaccount';
   const pod = samplePod({ spec: { containers: [{ name: 'sleep', image: 'curl', volumeMounts: [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }] }] } });
   const { pod: out } = injectAndApply(pod);
   const mounts = proxyOf(out)?.['volumeMounts'] as Array<{ name: string; mountPath: string }>;
-  assert.deepEqual(mounts.filter((m) => m.mountPath === tokenPath), [{ name: 'kube-api-access-x1', mountPath: tokenPath, readOnly: true }]);
-  const { pod: again } = injectAndApply(out);
-  assert.equal((proxyOf(again)?.['volumeMounts'] as Array<{ mountPath: string }>).filter((m) => m.mountPath === tokenPath).length, 1);
-  const { pod: bare } = injectAndApply(samplePod());
-  assert.ok(!(proxyOf(bare)?.['volumeMounts'] as Array<{ mountPath: string }>).some((m) => m.mountPath === tokenPath));
+  // The API-token path holds an empty volume, so Kubernetes' ServiceAccount plugin (re-run after the webhook) adds nothing.
+  assert.deepEqual(mounts.filter((m) => m.mountPath.startsWith('/var/run/secrets')), [
+    { name: 'meshgate-no-api-token', mountPath: tokenPath, readOnly: true },
+    { name: 'meshgate-token', mountPath: '/var/run/secrets/meshgate', readOnly: true },
+  ]);
+  assert.deepEqual((initOf(out)?.['volumeMounts'] as unknown[]), [{ name: 'meshgate-no-api-token', mountPath: tokenPath, readOnly: true }]);
+  assert.deepEqual(out.spec?.volumes?.find((v) => v.name === 'meshgate-no-api-token'), { name: 'meshgate-no-api-token', emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } });
+  const env = (proxyOf(out)?.['env'] ?? []) as Array<{ name: string; value?: string }>;
+  assert.equal(env.find((e) => e.name === 'MESHGATE_CONTROL_TOKEN_FILE')?.value, '/var/run/secrets/meshgate/token');
+  assert.match(env.find((e) => e.name === 'MESHGATE_CONTROL_ADDRESS')?.value ?? '', /^https:\/\//);
 });

@@ -119,14 +119,16 @@ test('userVolume and userVolumeMount (JSON maps): added to the pod, mounted in i
     { name: 'secret-volume', secret: { secretName: 'sleep-secret', optional: true } },
     { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
     { name: 'meshgate-token', projected: { sources: [{ serviceAccountToken: { audience: 'meshgate', expirationSeconds: 3600, path: 'token' } }] } },
+    { name: 'meshgate-no-api-token', emptyDir: { medium: 'Memory', sizeLimit: '1Ki' } },
     { name: 'certs', secret: { secretName: 'egress-certs' } },
   ]);
   assert.deepEqual(proxyOf(pod)['volumeMounts'], [
     { name: 'istio-envoy', mountPath: '/etc/istio/proxy' },
+    { name: 'meshgate-no-api-token', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
     { name: 'certs', mountPath: '/etc/certs', readOnly: true },
     { name: 'meshgate-token', mountPath: '/var/run/secrets/meshgate', readOnly: true },
   ]);
-  assert.deepEqual(status(pod)['volumes'], ['istio-envoy', 'meshgate-token', 'certs']);
+  assert.deepEqual(status(pod)['volumes'], ['istio-envoy', 'meshgate-token', 'meshgate-no-api-token', 'certs']);
   assertIdempotent(pod);
 });
 
@@ -135,15 +137,15 @@ test('userVolume as a JSON array, and a mount of one of the pod\'s own volumes',
     'sidecar.istio.io/userVolume': '[{"name":"cache","emptyDir":{}}]',
     'sidecar.istio.io/userVolumeMount': '[{"name":"cache","mountPath":"/cache"},{"name":"secret-volume","mountPath":"/secret"}]',
   } }));
-  assert.deepEqual(pod.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'cache']);
-  assert.deepEqual((proxyOf(pod)['volumeMounts'] as Obj[]).map((m) => m['mountPath']), ['/etc/istio/proxy', '/cache', '/secret', '/var/run/secrets/meshgate']);
+  assert.deepEqual(pod.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token', 'cache']);
+  assert.deepEqual((proxyOf(pod)['volumeMounts'] as Obj[]).map((m) => m['mountPath']), ['/etc/istio/proxy', '/var/run/secrets/kubernetes.io/serviceaccount', '/cache', '/secret', '/var/run/secrets/meshgate']);
 });
 
 test('changing a user volume on an injected pod replaces it, never duplicates', () => {
   const { pod: once } = injectAndApply(samplePod({ annotations: { 'sidecar.istio.io/userVolume': '{"a":{"emptyDir":{}}}' } }));
   once.metadata!.annotations!['sidecar.istio.io/userVolume'] = '{"b":{"emptyDir":{}}}';
   const { pod } = injectAndApply(once);
-  assert.deepEqual(pod.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'b']);
+  assert.deepEqual(pod.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token', 'b']);
 });
 
 test('malformed userVolume JSON and bad mounts are denied with the annotation path', () => {
@@ -186,7 +188,7 @@ test('proxy.istio.io/config: terminationDrainDuration, proxyMetadata, concurrenc
   assert.equal(outcome.kind, 'inject');
   const { pod } = injectAndApply(samplePod({ annotations }), { values });
   const proxy = proxyOf(pod);
-  assert.deepEqual(proxy.args, ['proxy', '--drain-seconds', '20']);
+  assert.deepEqual(proxy.args, ['--drain-seconds', '20']);
   const env = envOf(proxy);
   assert.equal(env.find((e) => e.name === 'A')?.value, 'mesh');
   assert.equal(env.find((e) => e.name === 'B')?.value, 'pod', 'the pod\'s proxyMetadata wins key by key');
@@ -311,7 +313,7 @@ test('a forged status listing the app\'s own volume and pull secret removes neit
     },
   });
   const { pod: out } = injectAndApply(pod);
-  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token']);
+  assert.deepEqual(out.spec?.volumes?.map((v) => v.name), ['secret-volume', 'istio-envoy', 'meshgate-token', 'meshgate-no-api-token']);
   assert.deepEqual(out.spec?.['imagePullSecrets'], [{ name: 'own' }]);
   // Nor can a user volume take over the app's mounted volume by forging the status first.
   const takeover = structuredClone(pod);
