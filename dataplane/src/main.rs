@@ -132,7 +132,8 @@ fn parse_args() -> Result<Args, String> {
                 args.drain = Some(Duration::from_secs(secs));
             }
             "--workers" => {
-                args.workers = value.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("--workers: 1 to 64")?
+                args.workers =
+                    value.parse().ok().filter(|n| (0..=64).contains(n)).ok_or("--workers: 0 (all cores) to 64")?
             }
             _ => return Err(format!("unknown option {flag}\n{USAGE}")),
         }
@@ -275,13 +276,17 @@ async fn wait_for_termination() {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let mut args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
+    // 0 is Istio's `concurrency: 0`: a worker per core the process may use (cgroup quota included).
+    if args.workers == 0 {
+        args.workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(64));
+    }
     let runtime = if args.workers == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {

@@ -167,6 +167,8 @@ export function buildSidecarParts(
   // below) and needs no Kubernetes API credentials. Ports are its defaults (15001, 15006, 15000, 15021, 15090).
   const args: string[] = [];
   if (proxyConfig.terminationDrainSeconds !== undefined) args.push('--drain-seconds', String(Math.ceil(proxyConfig.terminationDrainSeconds)));
+  // ProxyConfig `concurrency` is Envoy's worker count in Istio; here it is meshgate-proxy's (unset: its default, 2).
+  if (proxyConfig.concurrency !== undefined) args.push('--workers', String(proxyConfig.concurrency));
   const env: Array<Record<string, unknown>> = [
     fieldEnv('POD_NAME', 'metadata.name'),
     fieldEnv('POD_NAMESPACE', 'metadata.namespace'),

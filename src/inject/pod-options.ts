@@ -178,9 +178,6 @@ export function resolveSidecarOptions(
   for (const name of Object.keys(proxyConfig.proxyMetadata ?? {})) {
     if (PROXY_ENV_NAMES.has(name)) errors.push({ field: `${field(Annotation.proxyConfig)}.proxyMetadata.${name}`, message: 'is set by the injector and cannot be redefined' });
   }
-  if (proxyConfig.concurrency !== undefined && proxyConfig.concurrency !== 1) {
-    warnings.push(`ProxyConfig concurrency ${proxyConfig.concurrency} is passed in PROXY_CONFIG; meshgate's Node.js proxy runs one event loop`);
-  }
 
   let interception: InterceptionMode = proxyConfig.interceptionMode ?? 'REDIRECT';
   if (Object.hasOwn(annotations, Annotation.interceptionMode)) {

@@ -22,6 +22,8 @@ export interface ProxyConfigError {
   message: string;
 }
 
+/** The most worker threads meshgate-proxy runs (`--workers`). */
+export const MAX_WORKERS = 64;
 const NOT_IMPLEMENTED_HINT = 'meshgate implements holdApplicationUntilProxyStarts, terminationDrainDuration, proxyMetadata, concurrency and interceptionMode (README "Injection surface")';
 
 /** protobuf's Duration in JSON/YAML: seconds with up to 9 decimals and an `s`. */
@@ -64,8 +66,9 @@ export function checkProxyConfig(value: unknown, base: string): { config: ProxyC
         }
         break;
       case 'concurrency':
-        if (Number.isInteger(field) && (field as number) >= 0 && (field as number) <= 1024) config.concurrency = field as number;
-        else errors.push({ field: path, message: `must be an integer from 0 to 1024, got ${JSON.stringify(field)}` });
+        // meshgate-proxy's `--workers` takes 0 (a worker per core, as Istio's 0) to 64.
+        if (Number.isInteger(field) && (field as number) >= 0 && (field as number) <= MAX_WORKERS) config.concurrency = field as number;
+        else errors.push({ field: path, message: `must be an integer from 0 (all cores) to ${MAX_WORKERS} worker threads, got ${JSON.stringify(field)}` });
         break;
       case 'interceptionMode': {
         const { mode, error } = checkInterceptionMode(field);

@@ -188,13 +188,14 @@ test('proxy.istio.io/config: terminationDrainDuration, proxyMetadata, concurrenc
   assert.equal(outcome.kind, 'inject');
   const { pod } = injectAndApply(samplePod({ annotations }), { values });
   const proxy = proxyOf(pod);
-  assert.deepEqual(proxy.args, ['--drain-seconds', '20']);
+  assert.deepEqual(proxy.args, ['--drain-seconds', '20', '--workers', '2'], 'concurrency is the data plane\'s worker count');
   const env = envOf(proxy);
   assert.equal(env.find((e) => e.name === 'A')?.value, 'mesh');
   assert.equal(env.find((e) => e.name === 'B')?.value, 'pod', 'the pod\'s proxyMetadata wins key by key');
   assert.deepEqual(JSON.parse(env.find((e) => e.name === 'PROXY_CONFIG')?.value ?? '{}'),
     { terminationDrainDuration: '20s', concurrency: 2, proxyMetadata: { A: 'mesh', B: 'pod' } });
-  assert.ok(outcome.kind === 'inject' && outcome.warnings.some((w) => /concurrency 2/.test(w)), 'concurrency is accepted with a visible caveat');
+  const tooMany = injectPod(samplePod({ annotations: { 'proxy.istio.io/config': '{"concurrency": 65}' } }), { values, namespace: 'default' });
+  assert.ok(tooMany.kind === 'deny' && tooMany.errors.some((e) => e.field === 'metadata.annotations[proxy.istio.io/config].concurrency' && /0 \(all cores\) to 64/.test(e.message)), JSON.stringify(tooMany));
 });
 
 test('proxy.istio.io/config: unknown fields, bad durations and malformed YAML are denied with the path', () => {
