@@ -2,7 +2,7 @@
 # npm run test:fuzz: the data plane's libFuzzer targets (dataplane/fuzz/), each run for a bounded time from its
 # checked-in seed corpus (scripts/fuzz-corpus.sh makes it). A crash, a panic, an input slower than 10 s or one using
 # more than 2 GB fails the run and leaves the reproducer under dataplane/fuzz/artifacts/TARGET/ (its path printed).
-#   FUZZ_SECONDS   time per target (default 30; 3 targets)      FUZZ_TARGETS  which ones (default: all)
+#   FUZZ_SECONDS   time per target (default 20; 3 targets)      FUZZ_TARGETS  which ones (default: all)
 # New inputs found go to a temporary directory, never into the checked-in corpus.
 # cargo-fuzz is installed from crates.io when missing (kept in ~/.cargo/bin). The nightly toolchain is used when
 # rustup has it; otherwise stable with RUSTC_BOOTSTRAP=1 (cargo-fuzz's instrumentation flags need a nightly rustc).
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../dataplane/fuzz"
 CARGO_FUZZ_VERSION=0.13.2
-seconds="${FUZZ_SECONDS:-30}"
+seconds="${FUZZ_SECONDS:-20}"
 targets="${FUZZ_TARGETS:-sniff snapshot http}"
 cargo="$(bash ../../scripts/find-cargo.sh)" || { echo "test:fuzz: cargo not found (install Rust: see README, Development)" >&2; exit 1; }
 export PATH="$(dirname "$cargo"):$PATH"
