@@ -17,6 +17,8 @@ need python3 python3
 need wrk wrk
 need nginx nginx-light
 need haproxy haproxy
+# bench:proxy:h2c: h2load as the HTTP/2 (h2c prior knowledge) load generator.
+need h2load nghttp2-client
 # A real node in the e2e suite (test/cluster/node-up.sh): containerd + runc, the CNI bridge plugin, the kubelet's
 # host tools, a static C compiler for the pause image and busybox-static for the sleep image (test/images/).
 need containerd containerd

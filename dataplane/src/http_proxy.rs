@@ -2,6 +2,7 @@
 //! VirtualService, answer locally or forward (retries, timeout, mirrors, CORS, header operations), then report.
 
 use crate::body::{empty, full, Counted, End};
+use crate::request_framing::framing_problem;
 use crate::route::host::normalize_host;
 use crate::route::http_route::{apply_header_ops, decide_request, rewrite_path, RequestView};
 use crate::route::registry::{Decision, Plan, Reason};
@@ -249,6 +250,12 @@ pub async fn handle(
         downstream_remote: host_port(conn.remote),
     };
     let loaded = proxy.shared.current();
+    if let Some(why) = framing_problem(req.version(), req.headers()) {
+        ex.flags = "DPE";
+        ex.details = "http1.invalid_transfer_encoding";
+        let body = format!("meshgate: bad request: {why}\n");
+        return Ok(reported(&proxy, loaded, ex, local_reply(400, body, true)));
+    }
     let Some(authority) = authority else {
         ex.details = "request_rejected";
         return Ok(reported(
@@ -630,6 +637,10 @@ async fn forward(
                     return Err((504, "UT", "upstream_per_try_timeout", "per-try timeout".into()));
                 }
                 Ok(Err(e)) => {
+                    // The client's own body failed while streaming on (a bad chunk past the replay buffer): its fault.
+                    if e.is_user() {
+                        return Err((400, "DPE", "downstream_body_error", e.to_string()));
+                    }
                     // A reused connection the server had closed, or a reset before the response: retriable.
                     if can_retry && (!fresh || e.is_canceled()) {
                         attempt += 1;
@@ -681,10 +692,12 @@ async fn forward(
             ex.flags = flags;
             ex.details = details;
             let text = match status {
+                400 => format!("meshgate: bad request body framing: {message}\n"),
                 504 => "upstream request timeout\n".to_string(),
                 _ => format!("meshgate: upstream connect error or disconnect/reset before headers: {message}\n"),
             };
-            local_reply(status, text, false)
+            // A 400 leaves the connection's framing in doubt: close it.
+            local_reply(status, text, status == 400)
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod listener;
 pub mod log;
 pub mod original_dst;
+pub mod request_framing;
 pub mod route;
 pub mod snapshot;
 pub mod sniff;

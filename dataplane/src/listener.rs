@@ -145,26 +145,8 @@ pub async fn serve_connection(
     let (kind, head, sni) = sniff(&mut stream, limits.sniff_timeout).await;
     match kind {
         Protocol::Http1 | Protocol::H2c => {
-            let h2 = kind == Protocol::H2c;
-            let conn = Arc::new(ConnInfo { original, remote, h2 });
-            let io = TokioIo::new(Rewind { head, pos: 0, inner: stream });
-            let p = proxy.clone();
-            let service = service_fn(move |req| http_proxy::handle(p.clone(), conn.clone(), req));
-            if h2 {
-                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                    .timer(TokioTimer::new())
-                    .max_header_list_size(limits.max_header_bytes as u32)
-                    .serve_connection(io, service)
-                    .await;
-            } else {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(limits.header_timeout)
-                    .max_buf_size(limits.max_header_bytes.max(8192))
-                    .max_headers(limits.max_headers)
-                    .serve_connection(io, service)
-                    .await;
-            }
+            let conn = Arc::new(ConnInfo { original, remote, h2: kind == Protocol::H2c });
+            serve_http(proxy, &limits, Rewind { head, pos: 0, inner: stream }, conn).await;
         }
         Protocol::Tls | Protocol::Tcp | Protocol::NeedMore => {
             let Some(loaded) = proxy.shared.current() else { return };
@@ -176,6 +158,32 @@ pub async fn serve_connection(
             let s = tcp_proxy::Stream { client: stream, head, original, remote, sni, tls: kind == Protocol::Tls };
             tcp_proxy::forward(proxy.shared.clone(), &proxy.resolver, s, decision).await;
         }
+    }
+}
+
+/// Serves one HTTP/1.1 or h2c connection (`conn.h2`) with the limits; `io` starts at the request's first byte.
+/// Generic over the byte stream so the HTTP fuzz target drives the same codec settings and handler in memory.
+pub async fn serve_http<I>(proxy: Arc<Proxy>, limits: &Limits, io: I, conn: Arc<ConnInfo>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let h2 = conn.h2;
+    let io = TokioIo::new(io);
+    let service = service_fn(move |req| http_proxy::handle(proxy.clone(), conn.clone(), req));
+    if h2 {
+        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .max_header_list_size(limits.max_header_bytes as u32)
+            .serve_connection(io, service)
+            .await;
+    } else {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            .max_headers(limits.max_headers)
+            .serve_connection(io, service)
+            .await;
     }
 }
 

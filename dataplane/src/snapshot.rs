@@ -418,26 +418,44 @@ pub struct L4Route {
     pub route: Vec<L4Destination>,
 }
 
-/// Parses a snapshot; `apiVersion` and `kind` are checked before the rest so an old proxy names the real problem.
+/// Parses a snapshot in one pass over the document (a 1,000-VirtualService snapshot is megabytes: a second pass
+/// was a third of the reload time). `apiVersion` and `kind` are still checked first when naming what is wrong: a
+/// document of another version fails for its version, not for the fields that version added.
 pub fn parse(text: &[u8]) -> Result<Snapshot, String> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Head {
-        api_version: Option<serde_json::Value>,
-        kind: Option<serde_json::Value>,
+    match serde_json::from_slice::<Snapshot>(text) {
+        Ok(snapshot) => {
+            check_head(Some(&snapshot.api_version), Some(&snapshot.kind))?;
+            Ok(snapshot)
+        }
+        Err(e) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Head {
+                api_version: Option<serde_json::Value>,
+                kind: Option<serde_json::Value>,
+            }
+            let head: Head = serde_json::from_slice(text).map_err(|e| format!("not a JSON snapshot: {e}"))?;
+            check_head(
+                head.api_version.as_ref().and_then(|v| v.as_str()),
+                head.kind.as_ref().and_then(|v| v.as_str()),
+            )?;
+            Err(format!("snapshot rejected: {e}"))
+        }
     }
-    let head: Head = serde_json::from_slice(text).map_err(|e| format!("not a JSON snapshot: {e}"))?;
-    match head.api_version.as_ref().and_then(|v| v.as_str()) {
+}
+
+fn check_head(api_version: Option<&str>, kind: Option<&str>) -> Result<(), String> {
+    match api_version {
         Some(API_VERSION) => {}
         Some(other) => {
             return Err(format!("snapshot apiVersion {other:?} is not supported (this proxy reads {API_VERSION})"))
         }
         None => return Err("snapshot has no apiVersion".to_string()),
     }
-    if head.kind.as_ref().and_then(|v| v.as_str()) != Some(KIND) {
+    if kind != Some(KIND) {
         return Err(format!("snapshot kind must be {KIND}"));
     }
-    serde_json::from_slice(text).map_err(|e| format!("snapshot rejected: {e}"))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -450,6 +468,17 @@ mod tests {
     fn unknown_api_version_is_rejected_with_the_version_named() {
         let err = parse(EMPTY.replace("snapshot/v1", "snapshot/v2").as_bytes()).unwrap_err();
         assert!(err.contains("snapshot/v2"), "{err}");
+    }
+
+    #[test]
+    fn another_version_with_new_fields_is_rejected_for_its_version() {
+        let v2 =
+            EMPTY.replace("snapshot/v1", "snapshot/v2").replace("\"problems\":[]", "\"problems\":[],\"newInV2\":{}");
+        let err = parse(v2.as_bytes()).unwrap_err();
+        assert!(err.contains("snapshot/v2") && err.contains("not supported"), "{err}");
+        let wrong_kind = EMPTY.replace("ProxySnapshot", "Other");
+        assert_eq!(parse(wrong_kind.as_bytes()).unwrap_err(), "snapshot kind must be ProxySnapshot");
+        assert!(parse(b"{not json").unwrap_err().starts_with("not a JSON snapshot"));
     }
 
     #[test]

@@ -77,8 +77,10 @@ pub fn client_hello_sni(data: &[u8]) -> Hello {
                         .iter()
                         .find(|(kind, _)| kind.0 == 0)
                         .and_then(|(_, n)| std::str::from_utf8(n).ok())
+                        // The root dot goes first, so a name of dots alone is no name (not an empty SNI).
+                        .map(|n| n.trim_end_matches('.'))
                         .filter(|n| !n.is_empty() && n.len() <= 253 && n.bytes().all(|b| b.is_ascii_graphic()))
-                        .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+                        .map(str::to_ascii_lowercase);
                     return Hello::Done(name);
                 }
             }
@@ -113,6 +115,42 @@ mod tests {
         let mut junk = vec![0x16, 3, 1, 0x40, 0];
         junk.extend(std::iter::repeat_n(0xff, 0x4000));
         assert_eq!(client_hello_sni(&junk), Hello::Done(None));
+    }
+
+    /// A minimal TLS 1.2 ClientHello record carrying one SNI host name.
+    fn hello_with_sni(name: &[u8]) -> Vec<u8> {
+        let mut sni = vec![0u8]; // host_name
+        sni.extend((name.len() as u16).to_be_bytes());
+        sni.extend(name);
+        let mut ext = vec![0, 0]; // server_name
+        ext.extend(((sni.len() + 2) as u16).to_be_bytes());
+        ext.extend((sni.len() as u16).to_be_bytes());
+        ext.extend(sni);
+        let mut body = vec![3, 3];
+        body.extend([7u8; 32]); // random
+        body.extend([0, 0, 2, 0x13, 0x01, 1, 0]); // no session id, one cipher suite, null compression
+        body.extend((ext.len() as u16).to_be_bytes());
+        body.extend(ext);
+        let mut handshake = vec![1, 0];
+        handshake.extend((body.len() as u16).to_be_bytes());
+        handshake.extend(body);
+        let mut record = vec![0x16, 3, 1];
+        record.extend((handshake.len() as u16).to_be_bytes());
+        record.extend(handshake);
+        record
+    }
+
+    #[test]
+    fn sni_is_lower_cased_without_the_root_dot() {
+        assert_eq!(client_hello_sni(&hello_with_sni(b"API.Example.com.")), Hello::Done(Some("api.example.com".into())));
+    }
+
+    /// Found while writing the sniff fuzz target's invariant (a returned name is never empty): a name of dots alone came
+    /// back as `Some("")` because the root dot was trimmed after the emptiness check.
+    #[test]
+    fn a_name_of_dots_alone_is_no_sni() {
+        assert_eq!(client_hello_sni(&hello_with_sni(b"...")), Hello::Done(None));
+        assert_eq!(client_hello_sni(&hello_with_sni(b"")), Hello::Done(None));
     }
 
     /// Random and mutated inputs (bounded: 20,000 of them) never panic and never ask for more than a record's worth.

@@ -151,9 +151,13 @@ fn file_stamp(path: &Path) -> Stamp {
 /// Loads the file once and logs the outcome. The stamp is taken before reading, so a change racing the read is
 /// seen again by the watcher.
 pub fn load_once(shared: &Shared, path: &Path) -> Stamp {
-    let stamp = file_stamp(path);
+    let (stamp, started) = (file_stamp(path), Instant::now());
     match read_snapshot(path).and_then(|text| shared.apply(&text).map(|l| l.version.clone())) {
-        Ok(version) => crate::log::info(&format!("snapshot applied: {version} from {}", path.display())),
+        Ok(version) => crate::log::info(&format!(
+            "snapshot applied: {version} from {} in {:.2} ms (read, compile, swap)",
+            path.display(),
+            started.elapsed().as_secs_f64() * 1000.0
+        )),
         Err(e) => crate::log::warn(&format!("snapshot rejected, keeping the previous one: {e}")),
     }
     stamp

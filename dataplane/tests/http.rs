@@ -160,53 +160,6 @@ async fn bad(request: &str) -> (String, bool) {
 }
 
 #[tokio::test]
-async fn smuggling_shapes_get_400_and_the_connection_closed() {
-    let cases = [
-        ("conflicting CL", "POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"),
-        ("obs-fold", "GET / HTTP/1.1\r\nHost: api.test\r\nX-A: one\r\n two\r\n\r\n"),
-        (
-            "bad chunk size",
-            "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
-        ),
-        ("TE not chunked", "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: gzip\r\n\r\nabc"),
-        ("two Hosts", "GET / HTTP/1.1\r\nHost: api.test\r\nHost: evil.test\r\n\r\n"),
-    ];
-    for (name, req) in cases {
-        let (resp, closed) = bad(req).await;
-        assert!(resp.starts_with("HTTP/1.1 400"), "{name}: {resp:?}");
-        assert!(closed, "{name}: connection left open");
-    }
-}
-
-/// hyper handles CL+TE as RFC 9112 section 6.1 allows (Transfer-Encoding alone frames it, Content-Length is dropped) and
-/// closes the connection after the response, so bytes smuggled behind the body are never read as a request.
-/// (The issue asks for a 400 here; hyper drops the Content-Length before the handler sees the request.)
-#[tokio::test]
-async fn cl_te_never_smuggles_a_second_request() {
-    let (up, count) = upstream(200).await;
-    let snap = snapshot("ALLOW_ANY", "", &[original_entry("api.test", up.port())], vec![]);
-    let h = start(&snap, up, Limits::default()).await;
-    let req = "POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: api.test\r\n\r\n";
-    let (resp, closed) = raw(h.addr, req.as_bytes(), Duration::from_secs(3)).await;
-    assert!(closed, "connection kept open after CL+TE: {resp:?}");
-    assert!(!resp.contains("smuggled"), "{resp:?}");
-    assert_eq!(resp.matches("HTTP/1.1 ").count(), 1, "{resp:?}");
-    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
-}
-
-/// A bare CR inside the head is refused; a bare LF line ending is read as a line ending (RFC 9112 section 2.2
-/// allows it) and the request is re-serialised with CRLF upstream, so the proxy and the upstream cannot frame it
-/// differently.
-#[tokio::test]
-async fn bare_cr_is_refused_and_bare_lf_cannot_desync() {
-    let (resp, closed) = bad("GET / HTTP/1.1\r\nHost: api.test\r\nX-A: a\rb\r\n\r\n").await;
-    assert!(resp.starts_with("HTTP/1.1 400"), "{resp:?}");
-    assert!(closed);
-    let (resp, _) = bad("GET /lf HTTP/1.1\nHost: api.test\n\n").await;
-    assert!(resp.starts_with("HTTP/1.1 200") && resp.contains("GET /lf host=api.test"), "{resp:?}");
-}
-
-#[tokio::test]
 async fn oversized_headers_get_431() {
     let big = "a".repeat(70 * 1024);
     let (resp, closed) = bad(&format!("GET / HTTP/1.1\r\nHost: api.test\r\nX-Big: {big}\r\n\r\n")).await;
