@@ -169,7 +169,12 @@ pub async fn watch_snapshot(shared: Arc<Shared>, path: PathBuf, interval: Durati
         tokio::time::sleep(interval).await;
         let stamp = file_stamp(&path);
         if stamp.is_some() && stamp != seen {
-            seen = load_once(&shared, &path);
+            // Reading and compiling a large snapshot takes milliseconds of CPU: on a blocking thread it never holds
+            // up a worker that is serving requests (the swap itself is one pointer store).
+            let (shared, path) = (shared.clone(), path.clone());
+            if let Ok(stamp) = tokio::task::spawn_blocking(move || load_once(&shared, &path)).await {
+                seen = stamp;
+            }
         }
     }
 }
