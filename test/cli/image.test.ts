@@ -69,7 +69,7 @@ test('npm run image writes an OCI layout whose index, manifest, config and layer
     // The data plane's own libraries are in the image: it starts and answers --help (usage, exit 2).
     const dataplane = spawnSync('chroot', ['--userspec=1337:1337', rootfs, '/usr/local/bin/meshgate-proxy', '--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(dataplane.status, 2, dataplane.stderr);
-    assert.match(dataplane.stderr, /^usage: meshgate-proxy --snapshot FILE/);
+    assert.match(dataplane.stderr, /^usage: meshgate-proxy \(--snapshot FILE \| --control-address /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
