@@ -3,6 +3,7 @@
 
 use crate::body::{empty, full, Counted, End};
 use crate::request_framing::framing_problem;
+use crate::route::decorator;
 use crate::route::host::normalize_host;
 use crate::route::http_route::{apply_header_ops, decide_request, rewrite_path, RequestView};
 use crate::route::registry::{Decision, Plan, Reason};
@@ -55,6 +56,7 @@ struct Exchange {
     request: RequestPart,
     received: Arc<AtomicU64>,
     cluster: String,
+    /// Istio's destination_service label (the registry host, or the catch-all cluster).
     service: Option<String>,
     route: String,
     flags: &'static str,
@@ -211,7 +213,7 @@ fn authority_of(req: &Request<Incoming>) -> Option<String> {
 pub async fn handle(
     proxy: Arc<Proxy>,
     conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let start = SystemTime::now();
     let started = Instant::now();
@@ -285,7 +287,7 @@ pub async fn handle(
     let decided = decide_request(&loaded_now.table, &view, &proxy.shared.workload, random());
     let d = &decided.decision;
     ex.cluster = d.cluster.clone().unwrap_or_else(|| "-".into());
-    ex.service = d.service.clone();
+    ex.service = d.metric_destination().map(str::to_string);
     ex.route = decided.route_name.clone();
     let close = proxy.draining.load(Ordering::Relaxed);
     if !d.allowed {
@@ -355,6 +357,10 @@ pub async fn handle(
         let mut r = local_reply(200, "", close);
         add_cors(c, origin, r.headers_mut(), true);
         return Ok(reported(&proxy, loaded, ex, r));
+    }
+    let operation = decorator::operation(d, decided.vs.map(|v| &**v), route, decided.matched, port);
+    if let Some(v) = operation.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        req.headers_mut().insert(HeaderName::from_static("x-envoy-decorator-operation"), v);
     }
     let Decided { decision, path: new_path, authority: new_authority } =
         Decided::of(d, route, decided.matched, &path, &authority);

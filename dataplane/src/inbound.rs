@@ -31,14 +31,24 @@ pub async fn serve(listener: TcpListener, original_dst: OriginalDst, max_connect
     }
 }
 
+/// The bind failure is logged once per process, not per connection.
+static SOURCE_FALLBACK_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 async fn connect_from_passthrough_source(to: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
     let (socket, source): (tokio::net::TcpSocket, std::net::IpAddr) = if to.is_ipv4() {
         (tokio::net::TcpSocket::new_v4()?, std::net::Ipv4Addr::new(127, 0, 0, 6).into())
     } else {
         (tokio::net::TcpSocket::new_v6()?, std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 6).into())
     };
-    // Binding 127.0.0.6 needs no route; if the address is unusable here, connect from the default source instead.
-    let _ = socket.bind(std::net::SocketAddr::new(source, 0));
+    // Binding 127.0.0.6 needs no route; if the address is unusable here (no IPv6 loopback, say), connect from the
+    // default source instead, and say so once: the app then sees the proxy's own address.
+    if let Err(e) = socket.bind(std::net::SocketAddr::new(source, 0)) {
+        if !SOURCE_FALLBACK_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::log::warn(&format!(
+                "inbound passthrough: cannot bind {source} as the source ({e}); connecting from the default source"
+            ));
+        }
+    }
     let stream = tokio::time::timeout(crate::upstream::CONNECT_TIMEOUT, socket.connect(to))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;

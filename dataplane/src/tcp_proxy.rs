@@ -51,7 +51,7 @@ pub async fn forward(shared: Arc<Shared>, resolver: &Resolver, mut s: Stream, d:
     let finish = |mut record: AccessRecord| {
         record.duration_ms = started.elapsed().as_millis() as u64;
         shared.metrics.tcp_closed(
-            d.service.as_deref(),
+            d.metric_destination(),
             protocol,
             &record.flags,
             record.bytes_sent,
@@ -63,7 +63,7 @@ pub async fn forward(shared: Arc<Shared>, resolver: &Resolver, mut s: Stream, d:
             }
         }
     };
-    shared.metrics.tcp_opened(d.service.as_deref(), protocol);
+    shared.metrics.tcp_opened(d.metric_destination(), protocol);
     if !d.allowed {
         let what = match &s.sni {
             Some(sni) => format!("{sni}:{}", s.original.port()),

@@ -80,8 +80,8 @@ describe("Istio's egress task through meshgate init + meshgate proxy", { skip },
     assert.equal(app('https://www.google.com').exit, 35, 'HTTPS is still closed');
   });
 
-  // Istio's task shows the header in httpbin's echo; the Node data path added it, meshgate-proxy does not yet.
-  test('the forwarded request carries X-Envoy-Decorator-Operation: httpbin.org:80/*', { todo: 'meshgate-proxy gap: it does not add x-envoy-decorator-operation (dataplane/src/http_proxy.rs)' }, () => {
+  // Istio's task shows the header in httpbin's echo (Envoy's route decorator for a ServiceEntry without VirtualService).
+  test('the forwarded request carries X-Envoy-Decorator-Operation: httpbin.org:80/*', () => {
     const headers = JSON.parse(app('http://httpbin.org/headers').body).headers as Record<string, string>;
     assert.equal(headers['X-Envoy-Decorator-Operation'], 'httpbin.org:80/*');
   });
@@ -108,10 +108,13 @@ describe("Istio's egress task through meshgate init + meshgate proxy", { skip },
     assert.equal(explain('httpbin.org', 80).http!.verdict, 'allow');
   });
 
-  // Istio names the destination of refused and passed-through requests after the cluster; the Node data path did too.
-  test('a refused HTTP request is counted with destination_service_name="BlackHoleCluster"', { todo: 'meshgate-proxy gap: denied and passthrough HTTP requests are labelled "unknown" (dataplane/src/telemetry/metrics.rs callers)' }, () => {
+  // Istio names the destination of refused and passed-through requests after the catch-all cluster.
+  test('refused and passed-through HTTP requests are counted as BlackHoleCluster and PassthroughCluster', () => {
     const metrics = curl(topology.pod, 0, 'http://127.0.0.1:15090/stats/prometheus', [], 5);
     assert.match(metrics.body, /^istio_requests_total\{[^}]*destination_service_name="BlackHoleCluster"[^}]*response_code="502"[^}]*\} [1-9]/m);
+    // The first step's ALLOW_ANY requests to httpbin.org went through before any ServiceEntry named it.
+    assert.match(metrics.body, /^istio_requests_total\{[^}]*destination_service_name="PassthroughCluster"[^}]*response_code="200"[^}]*\} [1-9]/m);
+    assert.doesNotMatch(metrics.body, /^istio_requests_total\{[^}]*destination_service="unknown"/m);
   });
 
   test('TLS without SNI is closed under REGISTRY_ONLY, even to an allowed host\'s address', () => {

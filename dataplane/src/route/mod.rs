@@ -1,6 +1,7 @@
 //! Policy and routing: the snapshot compiled into lookups, and the pure decision functions over them.
 
 pub mod cidr;
+pub mod decorator;
 pub mod host;
 pub mod http_route;
 pub mod matcher;

@@ -78,6 +78,16 @@ pub const BLACKHOLE_CLUSTER: &str = "BlackHoleCluster";
 /// Istio's cluster for ALLOW_ANY_DYNAMIC_DNS (Envoy's dynamic forward proxy).
 pub const DYNAMIC_DNS_CLUSTER: &str = "AllowAnyDynamicDNSCluster";
 
+impl Decision {
+    /// Istio's `destination_service` metric label: the registry host, else the catch-all cluster the traffic went
+    /// to (PassthroughCluster, BlackHoleCluster), as Istio labels unknown destinations; None when neither applies.
+    pub fn metric_destination(&self) -> Option<&str> {
+        self.service
+            .as_deref()
+            .or_else(|| self.cluster.as_deref().filter(|c| *c == PASSTHROUGH_CLUSTER || *c == BLACKHOLE_CLUSTER))
+    }
+}
+
 /// The mesh setting a passthrough or registry-only decision comes from.
 pub fn mesh_policy_source() -> Source {
     Source {
