@@ -4,12 +4,13 @@
 // runs as the sidecar (UID 1337 behind the pod's iptables REDIRECT, REGISTRY_ONLY, a GRPC ServiceEntry for the port,
 // 100 ServiceEntries + 100 VirtualServices of ballast), one worker thread, then the default thread count.
 // Root only; run it under `flock /tmp/meshgate-suite.lock`. Nothing leaves the machine.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { curl, inNamespace, waitFor } from '../test/netns/harness/processes.ts';
+import { inNamespace } from '../test/netns/harness/processes.ts';
 import { createTopology, destroyTopology, unavailableReason, type Topology } from '../test/netns/harness/topology.ts';
+import { ready, startIn, stop, stopAll } from './netns-processes.ts';
 import { meshgateConfig } from './proxy-configs.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -38,24 +39,6 @@ http { access_log off; http2_max_concurrent_streams 128; keepalive_requests 1000
   return join(dir, 'nginx.conf');
 }
 
-const children: ChildProcess[] = [];
-function start(ns: string, argv: string[], uid?: number): ChildProcess {
-  const user = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-  const child = spawn('ip', ['netns', 'exec', ns, ...user, ...argv], { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(child);
-  return child;
-}
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-  await exited;
-  clearTimeout(timer);
-}
-async function ready(ns: string, url: string, extra: string[] = []): Promise<void> {
-  if (!(await waitFor(() => curl(ns, 0, url, extra, 2).status === 200, 15_000))) throw new Error(`${url} not ready in ${ns}`);
-}
 
 async function main(): Promise<void> {
   const skip = unavailableReason();
@@ -71,12 +54,12 @@ async function main(): Promise<void> {
   const url = `http://httpbin.org:${PORT}/`;
   const h2 = ['--http2-prior-knowledge'];
   try {
-    start(t.servers.httpbin.ns, ['nginx', '-c', nginxConf(join(dir, 'up'), `server { listen ${PORT} http2; listen [::]:${PORT} http2; location / { return 200 "hello from upstream\\n"; } }`)]);
+    startIn(t.servers.httpbin.ns, ['nginx', '-c', nginxConf(join(dir, 'up'), `server { listen ${PORT} http2; listen [::]:${PORT} http2; location / { return 200 "hello from upstream\\n"; } }`)]);
     await ready(t.pod, url, h2);
     const results: Record<string, H2Load> = {};
     results.direct = h2load(t.pod, PROXY_UID, url);
     // nginx's grpc_pass before the pod's iptables exist (its workers are not UID 1337 and would be redirected).
-    const nginx = start(t.pod, ['nginx', '-c', nginxConf(join(dir, 'nginx'), `upstream up { server ${t.servers.httpbin.ipv4}:${PORT}; keepalive 64; }
+    const nginx = startIn(t.pod, ['nginx', '-c', nginxConf(join(dir, 'nginx'), `upstream up { server ${t.servers.httpbin.ipv4}:${PORT}; keepalive 64; }
 server { listen 127.0.0.1:18082 http2; location / { grpc_pass grpc://up; } }`)]);
     await ready(t.pod, 'http://127.0.0.1:18082/', h2);
     results['nginx grpc_pass'] = h2load(t.pod, APP_UID, 'http://127.0.0.1:18082/');
@@ -100,7 +83,7 @@ spec:
     const snapshotFile = join(dir, 'snapshot.json');
     writeFileSync(snapshotFile, compiled.stdout, { mode: 0o644 });
     for (const [name, workers] of [['mg-proxy, 1 thread', ['--workers', '1']], ['mg-proxy, default', []]] as const) {
-      const proxy = start(t.pod, [RUST_PROXY, '--snapshot', snapshotFile, '--port', '15001', ...workers], PROXY_UID);
+      const proxy = startIn(t.pod, [RUST_PROXY, '--snapshot', snapshotFile, '--port', '15001', ...workers], PROXY_UID);
       await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
       await ready(t.pod, url, h2);
       results[name] = h2load(t.pod, APP_UID, url);
@@ -115,7 +98,7 @@ spec:
     }
     for (const [name, r] of Object.entries(results)) if (!(r.rps > 0) || r.failed > 0) console.log(`${name}: ${r.text}`);
   } finally {
-    await Promise.all(children.map(stop));
+    await stopAll();
     destroyTopology(t);
     rmSync(dir, { recursive: true, force: true });
   }

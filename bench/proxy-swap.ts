@@ -5,12 +5,13 @@
 // The proxy itself logs each reload's duration (read + parse + compile + swap, `snapshot applied: ... in X ms`);
 // failures are counted at the client (wrk's non-2xx responses and socket errors). Root only; run it under
 // `flock /tmp/meshgate-suite.lock` (the harness's namespaces have fixed names). Nothing leaves the machine.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { curl, inNamespace, waitFor } from '../test/netns/harness/processes.ts';
+import { inNamespace } from '../test/netns/harness/processes.ts';
 import { createTopology, destroyTopology, unavailableReason, type Topology } from '../test/netns/harness/topology.ts';
+import { ready, startIn, stop, stopAll } from './netns-processes.ts';
 import { meshgateConfig, upstreamNginx } from './proxy-configs.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -42,25 +43,6 @@ function wrk(ns: string, url: string, seconds: number): Promise<WrkResult> {
   return new Promise((resolve) => child.once('exit', () => { clearTimeout(killer); resolve(parseWrk(out)); }));
 }
 
-const children: ChildProcess[] = [];
-function start(ns: string, argv: string[], uid?: number, logFile?: string): ChildProcess {
-  const out = logFile ? openSync(logFile, 'w') : 'ignore';
-  const user = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-  const child = spawn('ip', ['netns', 'exec', ns, ...user, ...argv], { stdio: ['ignore', out, logFile ? out : 'inherit'] });
-  children.push(child);
-  return child;
-}
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-  await exited;
-  clearTimeout(timer);
-}
-async function ready(ns: string, url: string): Promise<void> {
-  if (!(await waitFor(() => curl(ns, 0, url, [], 2).status === 200, 15_000))) throw new Error(`${url} not ready in ${ns}`);
-}
 
 /** Reload durations the proxy logged, in order (the first is the initial load). */
 function reloads(log: string): number[] {
@@ -81,7 +63,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-bench-swap-'));
   chmodSync(dir, 0o755);
   try {
-    start(t.servers.httpbin.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-http'))]);
+    startIn(t.servers.httpbin.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-http'))]);
     await ready(t.pod, 'http://httpbin.org/');
     const init = inNamespace(t.pod, [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'init', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
     if (init.status !== 0) throw new Error(init.stderr);
@@ -103,7 +85,7 @@ async function main(): Promise<void> {
     install(documents[0] as string, 0);
 
     const log = join(dir, 'meshgate-proxy.log');
-    const proxy = start(t.pod, [RUST_PROXY, '--snapshot', snapshotFile], PROXY_UID, log);
+    const proxy = startIn(t.pod, [RUST_PROXY, '--snapshot', snapshotFile], PROXY_UID, log);
     chmodSync(log, 0o644);
     await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
     await ready(t.pod, 'http://httpbin.org/');
@@ -139,7 +121,7 @@ async function main(): Promise<void> {
     for (const [name, met, figure] of targets) console.log(`target ${name}: ${met ? 'met' : 'NOT met'} (${figure})`);
     if (!(swapped.rps > 0)) console.log(swapped.text);
   } finally {
-    await Promise.all(children.map(stop));
+    await stopAll();
     destroyTopology(t);
     rmSync(dir, { recursive: true, force: true });
   }

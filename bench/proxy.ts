@@ -3,13 +3,14 @@
 // plane meshgate-proxy (iptables REDIRECT, REGISTRY_ONLY, matching ServiceEntry, access log and metrics on, 100
 // ServiceEntries and 100 VirtualServices loaded; one worker thread, then the default thread count). Short runs: the
 // machine has two cores. Root only. BENCH_SECONDS sets the length of each run (default 5).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCertificates, TLS_FILES } from '../src/admission/tls.ts';
-import { curl, inNamespace, waitFor } from '../test/netns/harness/processes.ts';
+import { curl, inNamespace } from '../test/netns/harness/processes.ts';
 import { createTopology, destroyTopology, unavailableReason, type Topology } from '../test/netns/harness/topology.ts';
+import { ready, startIn, stop, stopAll } from './netns-processes.ts';
 import { meshgateConfig, proxyHaproxy, proxyNginx, upstreamNginx } from './proxy-configs.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -37,23 +38,6 @@ function wrk(ns: string, uid: number, url: string, connections: number, seconds:
   return { rps, p50us: micros(/ 50%\s+(\S+)/.exec(out)?.[1] ?? ''), p99us: micros(/ 99%\s+(\S+)/.exec(out)?.[1] ?? '') };
 }
 
-const children: ChildProcess[] = [];
-function start(ns: string, argv: string[], uid?: number, logFile?: string): ChildProcess {
-  const out = logFile ? openSync(logFile, 'w') : 'ignore';
-  const user = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-  const child = spawn('ip', ['netns', 'exec', ns, ...user, ...argv], { stdio: ['ignore', out, logFile ? out : 'inherit'] });
-  children.push(child);
-  return child;
-}
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function cpuTimes(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime, in USER_HZ (100)
@@ -63,9 +47,7 @@ function rssMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return kb / 1024;
 }
 
-async function ready(ns: string, url: string, extra: string[] = []): Promise<void> {
-  if (!(await waitFor(() => curl(ns, 0, url, extra, 2).status === 200, 15_000))) throw new Error(`${url} not ready in ${ns}`);
-}
+
 
 const RUST_PROXY = 'dataplane/target/release/meshgate-proxy';
 
@@ -77,7 +59,7 @@ interface SidecarRun {
 /** One sidecar as UID 1337 behind the pod's iptables: throughput (with its CPU), one-connection latency, TLS. */
 async function sidecar(t: Topology, dir: string, name: string, argv: string[], throughputOnly = false): Promise<SidecarRun> {
   const log = join(dir, `${name}.log`);
-  const proxy = start(t.pod, argv, PROXY_UID, log);
+  const proxy = startIn(t.pod, argv, PROXY_UID, log);
   chmodSync(log, 0o644);
   try {
     await ready(t.pod, 'http://127.0.0.1:15021/healthz/ready');
@@ -142,8 +124,8 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o755);
   try {
     await ensureCertificates(join(dir, 'google'), ['www.google.com']);
-    start(t.servers.httpbin.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-http'))]);
-    start(t.servers.google.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-tls'), { cert: join(dir, 'google', TLS_FILES.cert), key: join(dir, 'google', TLS_FILES.key) })]);
+    startIn(t.servers.httpbin.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-http'))]);
+    startIn(t.servers.google.ns, ['nginx', '-c', upstreamNginx(join(dir, 'up-tls'), { cert: join(dir, 'google', TLS_FILES.cert), key: join(dir, 'google', TLS_FILES.key) })]);
     await ready(t.pod, 'http://httpbin.org/');
     await ready(t.pod, 'https://www.google.com/', ['-k']);
 
@@ -154,11 +136,11 @@ async function main(): Promise<void> {
     };
     if (!ONLY_MESHGATE) measure('direct', PROXY_UID, 'http://httpbin.org/');
     if (!ONLY_MESHGATE) {
-      const nginx = start(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
+      const nginx = startIn(t.pod, ['nginx', '-c', proxyNginx(join(dir, 'nginx'), 18080, upstream)]);
       await ready(t.pod, 'http://127.0.0.1:18080/');
       measure('nginx', APP_UID, 'http://127.0.0.1:18080/');
       await stop(nginx);
-      const haproxy = start(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
+      const haproxy = startIn(t.pod, ['haproxy', '-db', '-f', proxyHaproxy(join(dir, 'haproxy'), 18081, upstream)]);
       await ready(t.pod, 'http://127.0.0.1:18081/');
       measure('haproxy', APP_UID, 'http://127.0.0.1:18081/');
       await stop(haproxy);
@@ -191,7 +173,7 @@ async function main(): Promise<void> {
     for (const name of ['direct', 'nginx', 'haproxy', 'mg-proxy']) console.log(row(name));
     reportRust(rust, rustDefault, results, tlsDirect);
   } finally {
-    await Promise.all(children.map(stop));
+    await stopAll();
     destroyTopology(t);
     rmSync(dir, { recursive: true, force: true });
   }
