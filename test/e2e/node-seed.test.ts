@@ -243,6 +243,41 @@ require('dns').lookup(url.hostname, (e, ip) => {
     assert.ok(r.seconds > 2.5 && r.seconds < 4.5, `${r.seconds} s`);
   });
 
+  test('pod deletion with the drain: the app, shutting down on SIGTERM, still reaches httpbin.org through the draining sidecar', async () => {
+    // The kubelet sends SIGTERM to every container at once. Istio's drain keeps the sidecar's outbound working for
+    // terminationDrainDuration, so an app that calls out while it shuts down still gets through (a proxy that
+    // stopped listening at once would leave curl with 000). The app's output is followed with `kubectl logs -f`,
+    // which ends when the container does.
+    const script = 'trap \'sleep 3; echo "during-shutdown $(curl -sS -o /dev/null -w %{http_code} --max-time 5 http://httpbin.org/headers)"; exit 0\' TERM; '
+      + 'echo started; while true; do sleep 1; done';
+    kubectlOk(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'drained', annotations: { 'proxy.istio.io/config': '{"terminationDrainDuration": "15s"}' } },
+      spec: {
+        terminationGracePeriodSeconds: 30,
+        containers: [{ name: 'app', image: 'meshgate.local/sleep:1', imagePullPolicy: 'Never', command: ['sh', '-c', script] }],
+      },
+    }));
+    kubectlOk(['wait', '--for=condition=Ready', 'pod/drained', '--timeout=90s'], undefined, 100);
+    const proxy = ((JSON.parse(kubectlOk(['get', 'pod', 'drained', '-o', 'json'])) as Obj).spec.containers as Obj[]).find((c) => c.name === 'istio-proxy');
+    assert.deepEqual(proxy?.args, ['--drain-seconds', '15'], "the pod's drain reaches meshgate-proxy");
+    await eventually('the app to start', () => (/started/.test(kubectl(['logs', 'drained', '-c', 'app']).stdout) ? true : undefined), 20_000);
+    const follow = spawn(join(node.bin, 'kubectl'), ['logs', '-f', 'drained', '-c', 'app', '--request-timeout=60s'],
+      { env: { ...process.env, KUBECONFIG: node.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    follow.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
+    const ended = new Promise<void>((resolveEnd) => follow.once('exit', () => resolveEnd()));
+    const killer = setTimeout(() => follow.kill('SIGKILL'), 60_000);
+    const t = Date.now();
+    await new Promise((r) => setTimeout(r, 1000)); // the follow is attached before the deletion
+    kubectlOk(['delete', 'pod', 'drained', '--wait=false']);
+    await ended;
+    clearTimeout(killer);
+    timings['pod deletion -> app exited after its shutdown call'] = Date.now() - t;
+    assert.match(output, /during-shutdown 200/, `the app's output: ${output}`);
+    await eventually('the pod to be gone', () => (kubectl(['get', 'pod', 'drained']).status !== 0 ? true : undefined), 60_000);
+  });
+
   test('cleanup: with the ServiceEntries and the VirtualService deleted, both are closed again', async () => {
     kubectlOk(['delete', 'serviceentry', 'httpbin-ext', 'google']);
     kubectlOk(['delete', 'virtualservice', 'httpbin-ext']);
