@@ -107,3 +107,19 @@ test('no RBAC binding names system:serviceaccounts; only meshgate control reads 
     .flatMap((b) => (b.subjects ?? []).map((s: Obj) => `${s.kind}/${s.name}`));
   assert.deepEqual(readsMesh.flatMap(subjectsOf), ['ServiceAccount/meshgate-control']);
 });
+
+test("the webhook container gets the chart's allocator and its settings, and an empty value drops each", { skip }, () => {
+  const env = (sets: string[]): Record<string, string> => {
+    const result = render(sets, 'templates/deployment.yaml');
+    assert.equal(result.status, 0, result.stderr);
+    const deployment = parseAllDocuments(result.stdout).map((d) => d.toJS()).find((d) => d?.kind === 'Deployment');
+    const container = deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === 'webhook') ?? deployment.spec.template.spec.containers[0];
+    return Object.fromEntries((container.env as Array<{ name: string; value?: string }>).map((e) => [e.name, e.value ?? '']));
+  };
+  const defaults = env([]);
+  assert.equal(defaults['LD_PRELOAD'], '/usr/local/lib/libjemalloc.so.2');
+  assert.equal(defaults['MALLOC_CONF'], 'narenas:1,tcache:false', 'one arena, no thread caches: the memory test\'s peak');
+  const none = env(['webhook.ldPreload=', 'webhook.mallocConf=']);
+  assert.equal(none['LD_PRELOAD'], undefined);
+  assert.equal(none['MALLOC_CONF'], undefined);
+});
