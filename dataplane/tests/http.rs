@@ -212,25 +212,14 @@ async fn upstream_reset_mid_body_is_a_failure_never_a_short_200() {
 
 #[tokio::test]
 async fn h2c_prior_knowledge_is_routed_by_authority() {
-    use http_body_util::{BodyExt, Empty};
     let (up, _) = upstream(200).await;
     let snap = snapshot("REGISTRY_ONLY", "", &[original_entry("api.test", up.port())], vec![]);
     let h = start(&snap, up, Limits::default()).await;
-    let stream = tokio::net::TcpStream::connect(h.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::builder().uri("http://api.test/h2").body(Empty::<bytes::Bytes>::new()).unwrap();
-    let resp = sender.send_request(req).await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert!(String::from_utf8_lossy(&body).starts_with("GET http://api.test/h2"), "{body:?}");
-    let req = http::Request::builder().uri("http://evil.test/").body(Empty::<bytes::Bytes>::new()).unwrap();
-    assert_eq!(sender.send_request(req).await.unwrap().status(), 502);
+    let mut sender = h2c_connect(h.addr).await;
+    let (status, body) = h2c_get(&mut sender, "http://api.test/h2").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("GET http://api.test/h2"), "{body:?}");
+    assert_eq!(h2c_get(&mut sender, "http://evil.test/").await.0, 502);
 }
 
 #[tokio::test]
@@ -351,7 +340,6 @@ async fn upstream_connections_are_reused_across_requests() {
 /// The upstream's HTTP version follows the cluster's protocol (HTTP: HTTP/1.1, GRPC/HTTP2: HTTP/2), not the client's.
 #[tokio::test]
 async fn h2c_client_to_an_http1_only_upstream_of_an_http_cluster() {
-    use http_body_util::{BodyExt, Empty};
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let up = l.local_addr().unwrap();
     tokio::spawn(async move {
@@ -378,19 +366,10 @@ async fn h2c_client_to_an_http1_only_upstream_of_an_http_cluster() {
     };
     let snap = snapshot("REGISTRY_ONLY", "", &[entry], vec![]);
     let h = start(&snap, up, Limits::default()).await;
-    let stream = tokio::net::TcpStream::connect(h.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::builder().uri("http://api.test/v").body(Empty::<bytes::Bytes>::new()).unwrap();
-    let resp = sender.send_request(req).await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(String::from_utf8_lossy(&body), "HTTP/1.1 /v");
+    let mut sender = h2c_connect(h.addr).await;
+    let (status, body) = h2c_get(&mut sender, "http://api.test/v").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, "HTTP/1.1 /v");
 }
 
 #[tokio::test]

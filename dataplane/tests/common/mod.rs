@@ -200,3 +200,31 @@ pub async fn get(addr: SocketAddr, host: &str, path: &str, extra: &str) -> Strin
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
     raw(addr, req.as_bytes(), Duration::from_secs(5)).await.0
 }
+
+/// An HTTP/2 connection with prior knowledge (h2c, as gRPC clients speak in clear) to the proxy at `addr`.
+pub async fn h2c_connect(
+    addr: SocketAddr,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// GET `uri` on an h2c connection: the status and the body as text.
+pub async fn h2c_get(
+    sender: &mut hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    uri: &str,
+) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let req = http::Request::builder().uri(uri).body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
