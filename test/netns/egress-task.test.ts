@@ -4,16 +4,15 @@
 // edition.cnn.com. The steps depend on each other, so they run in order.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { curl, inNamespace, startNode, waitFor, type CurlResult, type Running } from './harness/processes.ts';
+import { curl, inNamespace, waitFor, type CurlResult, type Running } from './harness/processes.ts';
+import { meshConfigDir, PROXY_UID, sidecarReady, startSidecarProxy } from './harness/sidecar.ts';
 import { startSites, type Sites } from './harness/sites.ts';
 import { createTopology, destroyTopology, unavailableReason, type Topology } from './harness/topology.ts';
 
 const skip = unavailableReason();
 const APP_UID = 1000;
-const PROXY_UID = 1337;
 const FIXTURES = 'test/netns/fixtures/egress';
 const MESHGATE = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
 /** The injector's init arguments (src/inject/containers.ts initArgs) with the given include ranges. */
@@ -40,15 +39,12 @@ describe("Istio's egress task through meshgate init + meshgate proxy", { skip },
 
   before(async () => {
     topology = createTopology();
-    configDir = mkdtempSync(join(tmpdir(), 'mg-config-'));
-    chmodSync(configDir, 0o755);
-    put('mesh-allow-any.yaml', 'mesh.yaml');
+    configDir = meshConfigDir();
     sites = await startSites(topology);
     const init = inNamespace(topology.pod, [...MESHGATE, 'init', ...injectedInit('*')]);
     assert.equal(init.status, 0, init.stderr);
-    proxy = await startNode(topology.pod, PROXY_UID, ['src/cli/main.ts', 'proxy', '--config-dir', configDir], undefined);
-    const ready = await waitFor(() => curl(topology.pod, 0, 'http://127.0.0.1:15021/healthz/ready', [], 2).status === 200, 20_000);
-    assert.ok(ready, `proxy not ready: ${proxy.stderr.join('').slice(-2000)}`);
+    proxy = await startSidecarProxy(topology.pod, configDir);
+    assert.ok(await sidecarReady(topology.pod), `proxy not ready: ${proxy.stderr.join('').slice(-2000)}`);
   });
   after(async () => {
     await proxy?.stop();

@@ -5,14 +5,13 @@
 // from the default source and says so in its log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { curl, inNamespace, startNode, waitFor, type Running } from './harness/processes.ts';
+import { meshConfigDir, PROXY_UID, sidecarReady, startSidecarProxy } from './harness/sidecar.ts';
 import { createTopology, destroyTopology, unavailableReason, type Topology } from './harness/topology.ts';
 
 const skip = unavailableReason();
-const PROXY_UID = 1337;
 const APP_PORT = 8080;
 const MESHGATE = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
 /** The injector's init arguments (src/inject/containers.ts initArgs): all inbound ports captured. */
@@ -26,16 +25,12 @@ describe('inbound passthrough through meshgate init + meshgate proxy', { skip },
 
   before(async () => {
     topology = createTopology();
-    configDir = mkdtempSync(join(tmpdir(), 'mg-config-'));
-    chmodSync(configDir, 0o755);
-    copyFileSync('test/netns/fixtures/egress/mesh-allow-any.yaml', join(configDir, 'mesh.yaml'));
-    chmodSync(join(configDir, 'mesh.yaml'), 0o644);
+    configDir = meshConfigDir();
     app = await startNode(topology.pod, undefined, ['test/netns/harness/peer-echo.ts', String(APP_PORT)], /^ready$/);
     const init = inNamespace(topology.pod, [...MESHGATE, 'init', ...INIT]);
     assert.equal(init.status, 0, init.stderr);
-    proxy = await startNode(topology.pod, PROXY_UID, ['src/cli/main.ts', 'proxy', '--config-dir', configDir], undefined);
-    const ready = await waitFor(() => curl(topology.pod, 0, 'http://127.0.0.1:15021/healthz/ready', [], 2).status === 200, 20_000);
-    assert.ok(ready, `proxy not ready: ${proxy.stderr.join('').slice(-2000)}`);
+    proxy = await startSidecarProxy(topology.pod, configDir);
+    assert.ok(await sidecarReady(topology.pod), `proxy not ready: ${proxy.stderr.join('').slice(-2000)}`);
   });
   after(async () => {
     await proxy?.stop();

@@ -4,16 +4,15 @@
 // Root only.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { curl, inNamespace, startNode, waitFor, type Running } from './harness/processes.ts';
+import { curl, inNamespace, waitFor, type Running } from './harness/processes.ts';
+import { meshConfigDir, PROXY_UID, sidecarReady, startSidecarProxy } from './harness/sidecar.ts';
 import { startSites, type Sites } from './harness/sites.ts';
 import { createTopology, destroyTopology, unavailableReason, type Topology } from './harness/topology.ts';
 
 const skip = unavailableReason();
 const APP_UID = 1000;
-const PROXY_UID = 1337;
 const MESHGATE = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
 
 describe('meshgate init in a pod network namespace', { skip }, () => {
@@ -25,11 +24,8 @@ describe('meshgate init in a pod network namespace', { skip }, () => {
   before(async () => {
     topology = createTopology();
     sites = await startSites(topology);
-    configDir = mkdtempSync(join(tmpdir(), 'mg-config-'));
-    chmodSync(configDir, 0o755);
-    copyFileSync('test/netns/fixtures/egress/mesh-allow-any.yaml', join(configDir, 'mesh.yaml'));
-    chmodSync(join(configDir, 'mesh.yaml'), 0o644);
-    proxy = await startNode(topology.pod, PROXY_UID, ['src/cli/main.ts', 'proxy', '--config-dir', configDir], undefined);
+    configDir = meshConfigDir();
+    proxy = await startSidecarProxy(topology.pod, configDir);
   });
   after(async () => {
     await proxy?.stop();
@@ -47,8 +43,7 @@ describe('meshgate init in a pod network namespace', { skip }, () => {
   const logged = (upstream: string, before: number): Promise<boolean> => waitFor(() => passedTo(upstream) > before, 2_000);
 
   test('meshgate proxy is ready inside the namespace, as the proxy user', async () => {
-    const ready = await waitFor(() => curl(topology.pod, 0, 'http://127.0.0.1:15021/healthz/ready', [], 2).status === 200, 20_000);
-    assert.ok(ready, `proxy not ready: ${proxy?.stderr.join('').slice(-2000)}`);
+    assert.ok(await sidecarReady(topology.pod), `proxy not ready: ${proxy?.stderr.join('').slice(-2000)}`);
   });
 
   test("with -i '*' the app's connection reaches 15001, and the proxy connects to the original destination", async () => {
