@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { istioNamespaceFromEnv } from '../../mesh/mesh-config.ts';
 
 function positive(value: string): number {
   const n = Number(value);
@@ -30,7 +31,7 @@ export function registerControl(program: Command): void {
     .option('--cert-dir <dir>', 'tls.crt/tls.key (a mounted Secret); generated with a CA when absent', 'certs/control')
     .option('--dns-name <name>', 'a name for a generated certificate (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster or $KUBECONFIG)')
-    .option('--istio-namespace <ns>', 'namespace of the mesh ConfigMap (the chart passes global.istioNamespace)', process.env['ISTIO_NAMESPACE'] ?? 'istio-system')
+    .option('--istio-namespace <ns>', 'namespace of the mesh ConfigMap (the chart passes global.istioNamespace)', istioNamespaceFromEnv())
     .option('--mesh-configmap <name>', 'name of the mesh ConfigMap', 'istio')
     .option('--cluster-domain <domain>', 'the cluster DNS domain of Service names', 'cluster.local')
     .option('--audience <aud>', 'the audience sidecar tokens must be issued for', 'meshgate')
