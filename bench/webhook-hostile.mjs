@@ -84,36 +84,47 @@ const worstReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', k
     http: Array.from({ length: 1000 }, (_, i) => ({ match: [{ uri: { regex: i < 11 ? `/s${n}r${i}[a-z]{1,999}` : `/s${n}r${i}/[a-z]+` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
 
 /**
- * Reviews one after another for BENCH_REGEX_SECONDS (default 6; the last one may run over) while /healthz is polled
- * every 20 ms on a new connection each time, as the kubelet probes. `body(n)` makes the n-th review.
+ * Reviews back to back on `parallel` keep-alive connections (each sends its next when answered) for
+ * BENCH_REGEX_SECONDS (default 6; the last ones may run over) while /healthz is polled every 20 ms on a new
+ * connection each time, as the kubelet probes. `body(n)` makes the n-th review. RSS is read right after the load
+ * and once more after 35 s idle (the webhook's idle collection at 10 s, the validation worker's stop at 30 s).
  */
-async function reviewsWhileProbed(bundle, work, body) {
+async function reviewsWhileProbed(bundle, work, body, parallel = 1) {
   const port = await freePort();
   const { child, ca, pid } = await startReplica(bundle, port, join(work, 'certs'));
   const rssBefore = rssMb(pid);
   const health = [];
   let polling = true;
   const poller = (async () => { while (polling) { health.push((await exchange(port, '/healthz', { ca })).ms); await sleep(20); } })();
-  const agent = keepAliveAgent(ca, 1);
+  const agent = keepAliveAgent(ca, parallel);
   const reviews = [];
   const cpu0 = cpuSeconds(pid);
   const until = Date.now() + Number(process.env.BENCH_REGEX_SECONDS ?? 6) * 1000;
-  while (Date.now() < until && reviews.length < 20_000) reviews.push(await exchange(port, '/validate', { body: body(reviews.length), agent, ca }));
+  let sent = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (Date.now() < until && sent < 20_000) reviews.push(await exchange(port, '/validate', { body: body(sent++), agent, ca }));
+  }));
   const cpuPerReview = ((cpuSeconds(pid) - cpu0) * 1000) / reviews.length;
   polling = false;
   await poller;
   const rssAfter = rssMb(pid);
   agent.destroy();
+  await sleep(35_000);
+  const rssIdle = rssMb(pid);
   await stop(child);
   const sortedHealth = health.sort((a, b) => a - b);
   const sortedReviews = reviews.map((r) => r.ms).sort((a, b) => a - b);
-  return { reviews: reviews.length, reviewP50: percentile(sortedReviews, 50), cpuPerReview, probes: health.length, healthP99: percentile(sortedHealth, 99), healthMax: sortedHealth.at(-1), rssBefore, rssAfter };
+  const failed = reviews.filter((r) => r.status !== 200).length;
+  return { reviews: reviews.length, failed, reviewP50: percentile(sortedReviews, 50), cpuPerReview, probes: health.length,
+    healthP99: percentile(sortedHealth, 99), healthMax: sortedHealth.at(-1), rssBefore, rssAfter, rssIdle };
 }
 
 /** Defect 1: the issue's bombs, back to back. */
 export const regexBomb = (bundle, work) => reviewsWhileProbed(bundle, work, bombReview);
 /** The worst object the limits allow, back to back (CPU per review and /healthz at the per-object caps). */
 export const regexWorst = (bundle, work) => reviewsWhileProbed(bundle, work, worstReview);
+/** The same, 16 reviews side by side (an attacker, or a GitOps sync applying many objects at once). */
+export const regexWorstParallel = (bundle, work) => reviewsWhileProbed(bundle, work, worstReview, 16);
 
 /** Defect 3: 2,000 idle TCP + 2,000 slowloris TLS connections; reviews on a pooled connection; sockets held after 12 s. */
 export async function connectionFlood(bundle, work) {
@@ -212,5 +223,6 @@ export async function twoReplicas(bundle, seconds = 60, rate = 1000) {
 export async function hostileFigures(bundle) {
   const work = mkdtempSync(join(tmpdir(), 'meshgate-bench-hostile-'));
   const path = resolve(bundle);
-  return { regex: await regexBomb(path, work), worst: await regexWorst(path, work), flood: await connectionFlood(path, work), memory: await memory(path, work) };
+  return { regex: await regexBomb(path, work), worst: await regexWorst(path, work), worstParallel: await regexWorstParallel(path, work),
+    flood: await connectionFlood(path, work), memory: await memory(path, work) };
 }

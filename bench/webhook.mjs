@@ -185,6 +185,15 @@ console.log(`answered at 1,000/s: ${atRate.length} of 5000; non-2xx under wrk: $
   row('  /healthz probes while reviewed', (f) => f.worst?.probes, 0);
   row('  /healthz p99 while reviewed (ms)', (f) => f.worst?.healthP99);
   row('  (max)', (f) => f.worst?.healthMax);
+  row('  RSS right after (MB)', (f) => f.worst?.rssAfter, 0);
+  row('  (35 s idle)', (f) => f.worst?.rssIdle, 0);
+  row('the same, 16 side by side: reviews / failed', (f) => f.worstParallel?.reviews, 0);
+  row('  failed', (f) => f.worstParallel?.failed, 0);
+  row('  /validate p50 (ms)', (f) => f.worstParallel?.reviewP50);
+  row('  /healthz p99 while reviewed (ms)', (f) => f.worstParallel?.healthP99);
+  row('  (max)', (f) => f.worstParallel?.healthMax);
+  row('  RSS right after (MB)', (f) => f.worstParallel?.rssAfter, 0);
+  row('  (35 s idle)', (f) => f.worstParallel?.rssIdle, 0);
   row('flood 2,000 idle TCP + 2,000 slowloris: pooled review p99 (ms)', (f) => f.flood.p99);
   row('  pooled review max (ms)', (f) => f.flood.max);
   row('  sockets held at peak', (f) => f.flood.peakSockets, 0);

@@ -7,9 +7,8 @@ import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface AppDeps {
-  handle: (path: string, body: unknown) => HandlerResult;
-  /** Work done ahead of `handle` that may yield to the event loop (see prepareReview in validate-review.ts). */
-  prepare?: (path: string, body: unknown) => Promise<void> | undefined;
+  /** Given the parsed body and the bytes it came in; a promise for a review answered off this thread (review-thread.ts). */
+  handle: (path: string, body: unknown, raw: Uint8Array) => HandlerResult | Promise<HandlerResult>;
   /** The paths served as AdmissionReview endpoints (POST). */
   reviewPaths: readonly string[];
   readiness: () => { ready: boolean; waitingFor: string[] };
@@ -74,22 +73,23 @@ function readReview(req: IncomingMessage, res: ServerResponse, deps: AppDeps, pa
   });
   req.on('end', () => {
     if (res.headersSent || refused) return;
-    const decoded = decodeJsonBody(req.headers['content-type'], chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks));
+    const raw = chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks);
+    const decoded = decodeJsonBody(req.headers['content-type'], raw);
     if (!decoded.ok) {
       deps.logger.warn({ path, status: decoded.result.status }, 'malformed AdmissionReview request');
       sendJson(res, decoded.result);
       return;
     }
-    const prepared = deps.prepare?.(path, decoded.body);
-    if (!prepared) {
-      sendJson(res, deps.handle(path, decoded.body));
+    const result = deps.handle(path, decoded.body, raw);
+    if (!(result instanceof Promise)) {
+      sendJson(res, result);
       return;
     }
-    prepared.then(
-      () => { if (!res.destroyed) sendJson(res, deps.handle(path, decoded.body)); },
-      (error: unknown) => {
-        deps.logger.error({ path, err: String(error) }, 'review preparation failed');
-        if (!res.destroyed) sendJson(res, deps.handle(path, decoded.body));
+    result.then(
+      (answer) => { if (!res.destroyed) sendJson(res, answer); },
+      (error: unknown) => { // the handler turns reviewer failures into denials: this is a bug in the handler itself
+        deps.logger.error({ path, err: error }, 'admission handler failed');
+        if (!res.destroyed) sendJson(res, envelopeErrorResult(500, 'meshgate internal error'));
       },
     );
   });

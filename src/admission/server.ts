@@ -11,8 +11,8 @@ import { parseConfigMapRef, watchConfigMap, type ConfigMapWatch } from '../k8s/c
 import type { Logger } from '../observability/logger.ts';
 import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
 import { createApp } from './app.ts';
-import { createAdmissionHandler, type Reviewer } from './handler.ts';
-import { prepareReview } from './validate-review.ts';
+import { createServedAdmissionHandler, type Reviewer } from './handler.ts';
+import { startReviewThread } from './review-thread.ts';
 import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
 import { applyConnectionLimits, serverCreationOptions } from './connection-limits.ts';
 import { createShutdown, DEFAULT_DRAIN_MS } from './shutdown.ts';
@@ -43,6 +43,30 @@ export interface RunningWebhook {
   port: number;
   /** Drains (see shutdown.ts): readiness 503, serves drainMs with `Connection: close`, then stops; in-flight reviews finish (bounded). */
   close(): Promise<void>;
+}
+
+/**
+ * The validation worker's bounds. A review's work is bounded by the validation limits (~25 ms of CPU for the
+ * worst object they admit), so the deadline only ever stops a defect; 128 reviews at that cost are ~3 s of waiting,
+ * and a review that waited 4 s is past what the chart's 5 s webhook timeout leaves the API server. The heap limits
+ * keep a runaway review inside the worker (the container's 256 Mi is shared with the serving thread); the young
+ * generation's matches the chart's --max-semi-space-size=4. Stopped after 30 s without a review (review-thread.ts).
+ */
+const VALIDATION_THREAD = {
+  name: 'validation', deadlineMs: 1_000, maxQueued: 128, maxWaitMs: 4_000, idleStopMs: 30_000,
+  resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 12 },
+};
+
+const WORKER_LOAD_WAIT_MS = 10_000;
+
+/**
+ * Where the validation worker's module is: next to this file when run from source, and dist/validation-worker.mjs
+ * in the bundle, whose shared code may sit in dist/chunks/.
+ */
+function validationWorkerEntry(): URL {
+  const here = new URL('.', import.meta.url);
+  if (import.meta.url.endsWith('.ts')) return new URL('validation-worker.ts', here);
+  return new URL(here.pathname.endsWith('/chunks/') ? '../validation-worker.mjs' : 'validation-worker.mjs', here);
 }
 
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
@@ -92,26 +116,33 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       onFailure: (reason) => metrics.rangeDiscoveryFailures.inc({ reason }),
     });
   }
-  const handle = createAdmissionHandler({
+  const validation = startReviewThread({ ...VALIDATION_THREAD, entry: validationWorkerEntry(), logger });
+  const handle = createServedAdmissionHandler({
     values: () => values,
     clusterRanges: options.clusterRanges ?? rangesSource?.current ?? (() => undefined),
     reviewers: options.reviewers ?? {},
     logger,
     metrics,
-  });
+  }, { '/validate': validation.review });
   let shutdown: ReturnType<typeof createShutdown> | undefined;
   const app = createApp({
     handle,
-    prepare: prepareReview,
     reviewPaths: handle.paths,
     metrics,
     logger,
     readiness: () => {
       if (shutdown?.draining) return { ready: false, waitingFor: ['shutdown (draining)'] };
-      const waitingFor = [...(tlsLoaded ? [] : ['TLS material']), ...(valuesLoaded ? [] : ['injector values'])];
+      const waitingFor = [...(tlsLoaded ? [] : ['TLS material']), ...(valuesLoaded ? [] : ['injector values']),
+        ...(validation.ready ? [] : ['validation worker'])];
       return { ready: waitingFor.length === 0, waitingFor };
     },
   });
+
+  // Started means ready when the install is sound: wait (bounded) for the validation worker's module to load once.
+  // One that cannot load leaves /readyz naming it, and the reason in the log.
+  let loadWait: NodeJS.Timeout | undefined;
+  await Promise.race([validation.loaded, new Promise<void>((resolve) => { loadWait = setTimeout(resolve, WORKER_LOAD_WAIT_MS); })]);
+  clearTimeout(loadWait);
 
   const material = options.plainHttp ? undefined : readTlsMaterial(options.certDir);
   const server: Server = material
@@ -154,6 +185,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       rangesSource?.stop();
       idleCollector.stop();
       await drain();
+      await validation.close();
     },
   };
 }

@@ -1,11 +1,9 @@
 import { formatIssue, type FieldIssue } from '../validate/field-errors.ts';
 import { validatedKindOf, validateMeshObject, VALIDATED_KINDS, type ValidatedKind } from '../validate/validate.ts';
 import { NETWORKING_GROUP } from '../mesh/resources.ts';
-import { prepareRegexes, withRegexBudget } from '../validate/regex.ts';
-import { regexPatternsIn } from '../validate/regex-fields.ts';
-import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
-import type { Reviewer } from './handler.ts';
-import { allow, deny } from './review.ts';
+import { withRegexBudget } from '../validate/regex.ts';
+import type { Reviewed } from './handler.ts';
+import { allow, deny, type AdmissionRequest } from './review.ts';
 
 // The /validate reviewer: ServiceEntry and VirtualService CREATE and UPDATE are validated; DELETE and every other
 // kind pass untouched.
@@ -32,45 +30,30 @@ export function warningLines(warnings: FieldIssue[]): string[] {
   });
 }
 
-function requestKind(kind: { group?: string; version?: string; kind?: string } | undefined): ValidatedKind | undefined {
+/** The validated kind a review is for, or undefined for every other kind (which /validate lets pass). */
+export function validatedKindOfRequest(request: AdmissionRequest): ValidatedKind | undefined {
+  const kind = request.kind;
   if (!kind || kind.group !== NETWORKING_GROUP) return undefined;
   return validatedKindOf(`${kind.group}/${kind.version ?? ''}`, kind.kind);
 }
 
-export function createValidationReviewer(metrics?: WebhookMetrics): Reviewer {
-  return (request) => {
-    const count = (kind: string, result: string): void => metrics?.validationRequests.inc({ kind, result });
-    const kind = requestKind(request.kind);
-    if (!kind) {
-      count('other', 'skipped');
-      return { response: allow(request.uid), summary: { result: 'skipped', reason: 'NotValidatedKind', kinds: VALIDATED_KINDS.join(',') } };
-    }
-    if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
-      count(kind, 'skipped');
-      return { response: allow(request.uid), summary: { result: 'skipped', reason: 'NotCreateOrUpdate' } };
-    }
-    // One object's regexes share a budget: a review's compile work is bounded whatever the object holds.
-    const result = withRegexBudget(() => validateMeshObject(request.object, request.namespace, kind));
-    if (!result.applies) return { response: allow(request.uid), summary: { result: 'skipped' } };
-    const warnings = warningLines(result.warnings);
-    if (result.errors.length > 0) {
-      count(kind, 'denied');
-      const message = denialMessage(kind, result.namespace, result.name || request.name || '', result.errors);
-      return { response: deny(request.uid, INVALID_CODE, message, warnings), summary: { result: 'denied', errors: result.errors.length } };
-    }
-    count(kind, 'allowed');
-    return { response: allow(request.uid, warnings.length ? { warnings } : {}), summary: { result: 'allowed', warnings: warnings.length } };
-  };
-}
-
 /**
- * Before a /validate review: parses the object's regexes in slices that yield to the event loop (prepareRegexes),
- * so the synchronous review that follows finds them cached and a health probe never waits behind a whole object's
- * parsing. undefined (nothing to wait for) for every other path or shape.
+ * The /validate reviewer, pure: the server runs it in its validation worker (validation-worker.ts), the serverless
+ * runtimes in their one thread. The metrics are counted by the caller from the summary's `result`.
  */
-export function prepareReview(path: string, body: unknown): Promise<void> | undefined {
-  if (path !== '/validate' || typeof body !== 'object' || body === null) return undefined;
-  const request = (body as { request?: { object?: unknown } }).request;
-  if (typeof request?.object !== 'object' || request.object === null) return undefined;
-  return prepareRegexes(regexPatternsIn(request.object));
+export function reviewValidation(request: AdmissionRequest): Reviewed {
+  const kind = validatedKindOfRequest(request);
+  if (!kind) return { response: allow(request.uid), summary: { result: 'skipped', reason: 'NotValidatedKind', kinds: VALIDATED_KINDS.join(',') } };
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
+    return { response: allow(request.uid), summary: { result: 'skipped', reason: 'NotCreateOrUpdate' } };
+  }
+  // One object's regexes share a budget: a review's regex work is bounded whatever the object holds.
+  const result = withRegexBudget(() => validateMeshObject(request.object, request.namespace, kind));
+  if (!result.applies) return { response: allow(request.uid), summary: { result: 'skipped' } };
+  const warnings = warningLines(result.warnings);
+  if (result.errors.length > 0) {
+    const message = denialMessage(kind, result.namespace, result.name || request.name || '', result.errors);
+    return { response: deny(request.uid, INVALID_CODE, message, warnings), summary: { result: 'denied', errors: result.errors.length } };
+  }
+  return { response: allow(request.uid, warnings.length ? { warnings } : {}), summary: { result: 'allowed', warnings: warnings.length } };
 }

@@ -79,30 +79,3 @@ function syntaxProblem(pattern: string): string | undefined {
   answers.set(pattern, problem);
   return problem;
 }
-
-/** How long preparation holds the event loop before it yields (a /healthz probe waits at most about this). */
-export const PREPARE_SLICE_MS = 4;
-
-/**
- * Parses ahead, in slices of PREPARE_SLICE_MS that yield to the event loop between them, the patterns one object's
- * validation is about to check: validation then finds their answers cached. An object at the per-object limits
- * costs ~30 ms of parsing, which would otherwise hold every other connection (health probes included) at once.
- * Stops where validation's budget would, so it never parses what validation would not.
- */
-export async function prepareRegexes(patterns: Iterable<string>): Promise<void> {
-  let count = 0;
-  let size = 0;
-  let sliceStart = performance.now();
-  for (const pattern of patterns) {
-    count += 1;
-    if (count > MAX_REGEXES_PER_OBJECT) return;
-    if (pattern.length > MAX_REGEX_LENGTH || answers.has(pattern) || regexSizeProblem(pattern) !== undefined) continue;
-    size += measureRegex(pattern).size;
-    if (size > MAX_PROGRAM_SIZE_PER_OBJECT) return;
-    syntaxProblem(pattern);
-    if (performance.now() - sliceStart >= PREPARE_SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
-  }
-}

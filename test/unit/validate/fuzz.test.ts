@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createValidationReviewer } from '../../../src/admission/validate-review.ts';
+import { reviewValidation } from '../../../src/admission/validate-review.ts';
 import { validateMeshObject } from '../../../src/validate/validate.ts';
 import { httpRoute, serviceEntry, virtualService } from '../../helpers/mesh.ts';
 import { mutate } from '../../helpers/mutate.ts';
@@ -38,7 +38,7 @@ const mutation = fc.record({
 });
 
 test('mutated objects always get a well-formed validation result and AdmissionResponse', () => {
-  const reviewer = createValidationReviewer();
+  const reviewer = reviewValidation;
   const started = Date.now();
   fc.assert(fc.property(mutation, ({ seed, edits }) => {
     let object: Json = seeds[seed];
