@@ -61,10 +61,6 @@ export interface ReviewThreadOptions {
 
 export interface ReviewThread {
   review: OffThreadReviewer;
-  /** Whether a worker has loaded its module, so reviews can be answered (for /readyz). */
-  readonly ready: boolean;
-  /** Resolves once `ready` is true (it never resolves for a module that cannot load). */
-  readonly loaded: Promise<void>;
   /** Whether a worker is running now (it is stopped when idle). */
   readonly running: boolean;
   /** Stops the worker; reviews still queued are denied. */
@@ -80,14 +76,15 @@ interface Queued {
   settle: (outcome: { reviewed: Reviewed } | { error: Error }) => void;
 }
 
-const RESTART_MIN_MS = 100;
-const RESTART_MAX_MS = 5_000;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /**
- * Starts the thread's manager. The worker runs only while there is work: a worker is a second V8 isolate, ~13 MB of
- * RSS that a webhook serving mostly pods would carry for nothing (the chart's memory goals leave no such margin).
- * So it is started once at once to prove its module loads (`ready`), stopped, started again by the first review,
- * and stopped after `idleStopMs` without one; a review that finds no worker waits the ~30 ms a start takes.
+ * Starts the thread's manager. The worker runs only while there is work: a worker is a second V8 isolate, and one
+ * started and stopped at start-up raised the peak of the 256 Mi memory test by 10-15 MB for the life of the process
+ * (185-190 → 198-207 MB against the 200 MB goal). So the first review starts it (~50 ms), and it is stopped after
+ * `idleStopMs` without one. A worker that cannot start denies the reviews waiting for it at once, with the reason,
+ * and the next start is tried after a delay that grows (1 s to 30 s) while it keeps failing.
  */
 export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
   const { logger, name } = options;
@@ -95,34 +92,31 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
   let worker: Worker | undefined;
   /** The current worker has loaded its module and takes reviews. */
   let workerReady = false;
-  /** A worker has loaded the module once: the install is sound (readiness). */
-  let loadedOnce = false;
   let inFlight: { item: Queued; timer: NodeJS.Timeout } | undefined;
   let nextId = 1;
   let closed = false;
-  let restartDelay = RESTART_MIN_MS;
-  let restartTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
-  /** Why we are stopping the current worker: given to a review in flight, and whether to start another. */
-  let stopping: { why: string; restart: boolean } | undefined;
-  let markLoaded = (): void => undefined;
-  const loaded = new Promise<void>((resolve) => { markLoaded = resolve; });
+  /** Why we are stopping the current worker: given to a review in flight; `planned` stops are not failures. */
+  let stopping: { why: string; planned: boolean } | undefined;
+  /** After a worker failed to start: why, and when the next start may be tried. */
+  let startFailure: { why: string; retryAt: number; delayMs: number } | undefined;
 
   const unavailable = (item: Queued, why: string): void => {
+    clearTimeout(item.waitTimer);
     item.settle({ reviewed: { response: deny(item.request.uid, 503, `meshgate ${name}: ${why}; the object was not admitted, retry`),
       summary: { result: 'error', reason: 'Unavailable' } } });
   };
 
-  const stop = (why: string, restart: boolean): void => {
+  const stop = (why: string, planned: boolean): void => {
     if (!worker) return;
-    stopping = { why, restart };
+    stopping = { why, planned };
     workerReady = false; // nothing more is sent to it; a review arriving meanwhile waits for the next worker
     void worker.terminate();
   };
 
   const idleAfter = (ms: number): void => {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => { if (!inFlight && queue.length === 0) stop('idle', false); }, ms);
+    idleTimer = setTimeout(() => { if (!inFlight && queue.length === 0) stop('idle', true); }, ms);
     idleTimer.unref();
   };
 
@@ -137,7 +131,7 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
     clearTimeout(idleTimer);
     const timer = setTimeout(() => {
       logger.error({ uid: item.request.uid, deadlineMs: options.deadlineMs }, `${name} review over its deadline: stopping the worker`);
-      stop(`the review took over ${options.deadlineMs} ms and was stopped`, true);
+      stop(`the review took over ${options.deadlineMs} ms and was stopped`, false);
     }, options.deadlineMs);
     inFlight = { item, timer };
     try {
@@ -151,21 +145,23 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
   };
 
   const spawn = (): void => {
-    restartTimer = undefined;
-    const started = new Worker(options.entry, { resourceLimits: options.resourceLimits, stdout: false, stderr: false });
+    let loaded = false;
+    let started: Worker;
+    try {
+      started = new Worker(options.entry, { resourceLimits: options.resourceLimits, stdout: false, stderr: false });
+    } catch (error) {
+      failedToStart((error as Error).message);
+      return;
+    }
     worker = started;
     workerReady = false;
     stopping = undefined;
     started.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         if (stopping) return; // stopped before it loaded
+        loaded = true;
         workerReady = true;
-        restartDelay = RESTART_MIN_MS;
-        if (!loadedOnce) {
-          loadedOnce = true;
-          markLoaded();
-          if (queue.length === 0) idleAfter(0); // the start-up check: it loads, so it is not kept for nothing
-        }
+        startFailure = undefined;
         pump();
         return;
       }
@@ -177,13 +173,13 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
       else item.settle({ error: new Error(`${name} worker: ${message.error}`) });
       pump();
     });
-    started.on('error', (error) => { stopping ??= { why: `the ${name} worker failed (${error.message})`, restart: true }; });
+    started.on('error', (error) => { stopping ??= { why: `the ${name} worker failed (${error.message})`, planned: false }; });
     started.on('exit', (code) => {
       if (worker !== started) return;
       worker = undefined;
       workerReady = false;
       const why = stopping?.why ?? `the ${name} worker exited (code ${code})`;
-      const planned = stopping !== undefined && !stopping.restart;
+      const planned = stopping?.planned === true;
       stopping = undefined;
       if (inFlight) {
         clearTimeout(inFlight.timer);
@@ -191,20 +187,23 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
         inFlight = undefined;
       }
       if (closed) return;
-      if (!planned) logger.error({ code, reason: why, restartInMs: restartDelay }, `${name} worker stopped`);
-      // Started again when reviews wait (some may have come while it stopped), or when no worker ever loaded
-      // (readiness waits for one that does). A failing worker is restarted with a growing delay.
-      if (queue.length > 0 || !loadedOnce) {
-        restartTimer = setTimeout(spawn, planned ? 0 : restartDelay);
-        if (!planned) restartDelay = Math.min(RESTART_MAX_MS, restartDelay * 2);
+      if (!loaded && !planned) {
+        failedToStart(why);
+        return;
       }
+      if (!planned) logger.error({ code, reason: why }, `${name} worker stopped`);
+      if (queue.length > 0) spawn(); // reviews that came while it stopped, or after the one that stopped it
     });
   };
-  spawn();
+
+  function failedToStart(why: string): void {
+    const delayMs = startFailure ? Math.min(RETRY_MAX_MS, startFailure.delayMs * 2) : RETRY_MIN_MS;
+    startFailure = { why, retryAt: Date.now() + delayMs, delayMs };
+    logger.error({ reason: why, retryInMs: delayMs }, `${name} worker could not start`);
+    for (let item = queue.shift(); item; item = queue.shift()) unavailable(item, `the ${name} worker could not start (${why})`);
+  }
 
   return {
-    get ready() { return loadedOnce; },
-    loaded,
     get running() { return worker !== undefined; },
     review(request, body) {
       return new Promise<Reviewed>((resolve, reject) => {
@@ -221,27 +220,24 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
           settle: (outcome) => { if ('reviewed' in outcome) resolve(outcome.reviewed); else reject(outcome.error); },
         };
         const refusal = closed ? 'the webhook is shutting down'
-          : queue.length >= options.maxQueued ? `overloaded (${options.maxQueued} reviews already waiting)` : undefined;
+          : queue.length >= options.maxQueued ? `overloaded (${options.maxQueued} reviews already waiting)`
+          : !worker && startFailure && Date.now() < startFailure.retryAt ? `the ${name} worker could not start (${startFailure.why})`
+          : undefined;
         if (refusal) {
-          clearTimeout(item.waitTimer);
           unavailable(item, refusal);
           return;
         }
         queue.push(item);
-        if (!worker && !restartTimer) spawn();
+        if (!worker) spawn();
         pump();
       });
     },
     async close() {
       closed = true;
-      clearTimeout(restartTimer);
       clearTimeout(idleTimer);
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        clearTimeout(item.waitTimer);
-        unavailable(item, 'the webhook is shutting down');
-      }
+      for (let item = queue.shift(); item; item = queue.shift()) unavailable(item, 'the webhook is shutting down');
       const last = worker;
-      stop('the webhook is shutting down', false);
+      stop('the webhook is shutting down', true);
       await last?.terminate();
     },
   };

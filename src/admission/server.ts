@@ -50,14 +50,13 @@ export interface RunningWebhook {
  * worst object they admit), so the deadline only ever stops a defect; 128 reviews at that cost are ~3 s of waiting,
  * and a review that waited 4 s is past what the chart's 5 s webhook timeout leaves the API server. The heap limits
  * keep a runaway review inside the worker (the container's 256 Mi is shared with the serving thread); the young
- * generation's matches the chart's --max-semi-space-size=4. Stopped after 30 s without a review (review-thread.ts).
+ * generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without a review, when the idle
+ * collector runs too (review-thread.ts): the allocator then returns its memory within ~10 s more.
  */
 const VALIDATION_THREAD = {
-  name: 'validation', deadlineMs: 1_000, maxQueued: 128, maxWaitMs: 4_000, idleStopMs: 30_000,
+  name: 'validation', deadlineMs: 1_000, maxQueued: 128, maxWaitMs: 4_000, idleStopMs: 10_000,
   resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 12 },
 };
-
-const WORKER_LOAD_WAIT_MS = 10_000;
 
 /**
  * Where the validation worker's module is: next to this file when run from source, and dist/validation-worker.mjs
@@ -132,17 +131,10 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     logger,
     readiness: () => {
       if (shutdown?.draining) return { ready: false, waitingFor: ['shutdown (draining)'] };
-      const waitingFor = [...(tlsLoaded ? [] : ['TLS material']), ...(valuesLoaded ? [] : ['injector values']),
-        ...(validation.ready ? [] : ['validation worker'])];
+      const waitingFor = [...(tlsLoaded ? [] : ['TLS material']), ...(valuesLoaded ? [] : ['injector values'])];
       return { ready: waitingFor.length === 0, waitingFor };
     },
   });
-
-  // Started means ready when the install is sound: wait (bounded) for the validation worker's module to load once.
-  // One that cannot load leaves /readyz naming it, and the reason in the log.
-  let loadWait: NodeJS.Timeout | undefined;
-  await Promise.race([validation.loaded, new Promise<void>((resolve) => { loadWait = setTimeout(resolve, WORKER_LOAD_WAIT_MS); })]);
-  clearTimeout(loadWait);
 
   const material = options.plainHttp ? undefined : readTlsMaterial(options.certDir);
   const server: Server = material

@@ -62,7 +62,6 @@ test('the validation worker answers exactly what the in-thread reviewer answers'
 test('a review over its deadline is denied with 503 and the worker is replaced for the next one', async () => {
   const t = thread({ deadlineMs: 300 });
   try {
-    await until(() => t.ready, 'the worker to load');
     const slow = await t.review(...review('slow', { busyMs: 5_000 }));
     assert.equal(slow.response.allowed, false);
     assert.equal(slow.response.status?.code, 503);
@@ -111,9 +110,8 @@ test('a worker that exits mid-review costs that review a 503, not the next', asy
 test('past maxQueued waiting reviews, one more is denied at once as overloaded', async () => {
   const t = thread({ maxQueued: 2 });
   try {
-    await until(() => t.ready, 'the worker to load');
-    const held = t.review(...review('held', { busyMs: 400 })); // in the worker
-    await until(() => t.running, 'the worker to run');
+    await t.review(...review('warm', {})); // the worker is up: the next review goes straight to it
+    const held = t.review(...review('held', { busyMs: 400 }));
     const waiting = [t.review(...review('q1', {})), t.review(...review('q2', {}))];
     const refused = await t.review(...review('q3', {}));
     assert.equal(refused.response.status?.code, 503);
@@ -137,10 +135,10 @@ test('a review that waits longer than maxWaitMs is denied without running', asyn
   }
 });
 
-test('the worker is stopped after the start-up check and when idle, and started again by the next review', async () => {
+test('the worker is started by the first review, stopped when idle, and started again by the next', async () => {
   const t = thread({ idleStopMs: 150 });
   try {
-    await until(() => t.ready && !t.running, 'the start-up check to load the module and stop');
+    assert.equal(t.running, false, 'no worker before a review');
     assert.equal((await t.review(...review('first', {}))).response.allowed, true);
     assert.equal(t.running, true, 'kept right after a review');
     await until(() => !t.running, 'the idle stop');
@@ -150,12 +148,16 @@ test('the worker is stopped after the start-up check and when idle, and started 
   }
 });
 
-test('a worker module that cannot load: not ready, and a review is denied once it waited maxWaitMs', async () => {
-  const t = thread({ entry: new URL('../../helpers/workers/no-such-worker.ts', import.meta.url), maxWaitMs: 300 });
+test('a worker module that cannot load: the review is denied at once with the reason, and so is the next until the retry delay', async () => {
+  const t = thread({ entry: new URL('../../helpers/workers/no-such-worker.ts', import.meta.url) });
   try {
     const answer = await t.review(...review('nobody', {}));
     assert.equal(answer.response.status?.code, 503);
-    assert.equal(t.ready, false);
+    assert.match(answer.response.status?.message ?? '', /worker could not start \(.*no-such-worker/s);
+    assert.equal(t.running, false);
+    const next = await t.review(...review('next', {}));
+    assert.match(next.response.status?.message ?? '', /could not start/);
+    assert.equal(t.running, false, 'not retried before the delay');
   } finally {
     await t.close();
   }
@@ -192,7 +194,7 @@ test('the served app answers /healthz while a review holds the worker, and the r
     req.end(body);
   });
   try {
-    await until(() => t.ready, 'the worker to load');
+    await t.review(...review('warm', {}));
     const body = Buffer.from(reviewBody(scriptRequest('held', { busyMs: 1_500 }))).toString('utf8');
     const reviewed = send('POST', '/script', body);
     await until(() => t.running, 'the review to reach the worker');
