@@ -32,8 +32,8 @@ rmSync('dist', { recursive: true, force: true });
 await build({
   // functions: the webhook for function runtimes (Knative Functions, Cloud Run functions, AWS Lambda); see
   // src/serverless/functions.ts. Code it shares with the CLI lands in shared chunks; it never loads the CLI.
-  // validation-worker: the webhook's validation thread (src/admission/review-thread.ts), loaded by file name.
-  entryPoints: { meshgate: 'src/cli/main.ts', functions: 'src/serverless/functions.ts', 'validation-worker': 'src/admission/validation-worker.ts' },
+  // review-worker: the webhook's review thread (src/admission/review-thread.ts), loaded by file name.
+  entryPoints: { meshgate: 'src/cli/main.ts', functions: 'src/serverless/functions.ts', 'review-worker': 'src/admission/review-worker.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

@@ -7,8 +7,12 @@ import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface AppDeps {
-  /** Given the parsed body and the bytes it came in; a promise for a review answered off this thread (review-thread.ts). */
-  handle: (path: string, body: unknown, raw: Uint8Array) => HandlerResult | Promise<HandlerResult>;
+  handle: (path: string, body: unknown) => HandlerResult;
+  /**
+   * Reviews answered by the review worker (review-thread.ts) from the bytes as received, unparsed here; undefined
+   * for a review this thread answers with `handle`.
+   */
+  offload?: (path: string, contentType: string | undefined, raw: Buffer) => Promise<HandlerResult> | undefined;
   /** The paths served as AdmissionReview endpoints (POST). */
   reviewPaths: readonly string[];
   readiness: () => { ready: boolean; waitingFor: string[] };
@@ -74,24 +78,24 @@ function readReview(req: IncomingMessage, res: ServerResponse, deps: AppDeps, pa
   req.on('end', () => {
     if (res.headersSent || refused) return;
     const raw = chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks);
+    const offloaded = deps.offload?.(path, req.headers['content-type'], raw);
+    if (offloaded) {
+      offloaded.then(
+        (answer) => { if (!res.destroyed) sendJson(res, answer); },
+        (error: unknown) => { // the thread turns every failure into an answer: this is a bug in it
+          deps.logger.error({ path, err: error }, 'admission handler failed');
+          if (!res.destroyed) sendJson(res, envelopeErrorResult(500, 'meshgate internal error'));
+        },
+      );
+      return;
+    }
     const decoded = decodeJsonBody(req.headers['content-type'], raw);
     if (!decoded.ok) {
       deps.logger.warn({ path, status: decoded.result.status }, 'malformed AdmissionReview request');
       sendJson(res, decoded.result);
       return;
     }
-    const result = deps.handle(path, decoded.body, raw);
-    if (!(result instanceof Promise)) {
-      sendJson(res, result);
-      return;
-    }
-    result.then(
-      (answer) => { if (!res.destroyed) sendJson(res, answer); },
-      (error: unknown) => { // the handler turns reviewer failures into denials: this is a bug in the handler itself
-        deps.logger.error({ path, err: error }, 'admission handler failed');
-        if (!res.destroyed) sendJson(res, envelopeErrorResult(500, 'meshgate internal error'));
-      },
-    );
+    sendJson(res, deps.handle(path, decoded.body));
   });
   req.on('error', () => { /* the client went away: nothing to answer */ });
 }

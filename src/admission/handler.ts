@@ -2,7 +2,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import { reviewInjection, type InjectDeps } from './inject-review.ts';
 import { reviewValidation, validatedKindOfRequest } from './validate-review.ts';
-import { EnvelopeError, deny, parseReview, wrapResponse, type AdmissionRequest, type AdmissionResponse, type ReviewVersion } from './review.ts';
+import { decodeJsonBody } from './body.ts';
+import { EnvelopeError, deny, parseReview, wrapResponse, type AdmissionRequest, type AdmissionResponse } from './review.ts';
 
 /** What a reviewer answers: the response, and a one-line summary for the log (and the metrics). */
 export interface Reviewed {
@@ -12,13 +13,6 @@ export interface Reviewed {
 
 /** A webhook path's reviewer: pure, request in, response and a one-line summary out. */
 export type Reviewer = (request: AdmissionRequest) => Reviewed;
-
-/**
- * A reviewer that runs outside this thread and answers later (the server's validation worker, see
- * review-thread.ts), given the parsed request (for its own denials) and the body it came in. Its contract is the
- * in-thread reviewer's; a rejection is handled as a reviewer's exception.
- */
-export type OffThreadReviewer = (request: AdmissionRequest, body: Uint8Array) => Promise<Reviewed>;
 
 export interface HandlerDeps extends InjectDeps {
   logger: Logger;
@@ -33,7 +27,8 @@ export interface HandlerResult {
 }
 
 function statusBody(code: number, message: string): unknown {
-  const reason = code === 413 ? 'RequestEntityTooLarge' : code === 415 ? 'UnsupportedMediaType' : code === 404 ? 'NotFound' : 'BadRequest';
+  const reason = code === 413 ? 'RequestEntityTooLarge' : code === 415 ? 'UnsupportedMediaType' : code === 404 ? 'NotFound'
+    : code === 503 ? 'ServiceUnavailable' : code === 500 ? 'InternalError' : 'BadRequest';
   return { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message };
 }
 
@@ -41,91 +36,32 @@ export function envelopeErrorResult(code: number, message: string): HandlerResul
   return { status: code, body: statusBody(code, message) };
 }
 
-/** The webhook as a function of (path, parsed body), carrying the paths it serves. */
-export type AdmissionHandler = ((path: string, body: unknown) => HandlerResult) & { paths: readonly string[] };
-
-/** The served webhook: as AdmissionHandler, given the raw body too; the paths reviewed off-thread answer later. */
-export type ServedAdmissionHandler = ((path: string, body: unknown, raw: Uint8Array) => HandlerResult | Promise<HandlerResult>) & { paths: readonly string[] };
-
-/** A review between its envelope check and its answer. */
-interface OpenReview {
-  path: string;
-  request: AdmissionRequest;
-  apiVersion: ReviewVersion;
-  started: bigint;
-}
-
 /**
- * The steps every review takes, wherever its reviewer runs: the envelope is checked, the reviewer's answer (or its
- * exception) becomes the AdmissionReview, and the metrics and the log line are written here, in the serving thread.
+ * What happened to one review, as data: the log line and the metrics are written from it by `recordReview`, in the
+ * serving thread, also when the review ran in the review worker (review-thread.ts), which cannot reach either.
  */
-function reviewSteps(deps: HandlerDeps, paths: readonly string[]) {
-  const served = new Set(paths);
-  const { logger, metrics } = deps;
+export type ReviewEvent =
+  | { type: 'malformed'; path: string; status: number; reason: string }
+  | {
+    type: 'reviewed';
+    path: string;
+    request: Pick<AdmissionRequest, 'uid' | 'kind' | 'namespace' | 'name' | 'operation' | 'dryRun'>;
+    allowed: boolean;
+    seconds: number;
+    summary: Record<string, unknown>;
+    /** The reviewer's exception, when it threw (the answer is then the internal-error denial). */
+    error?: string;
+  }
+  /** The review worker could not answer (overloaded, over its deadline or memory, not starting). */
+  | { type: 'unavailable'; path: string; reason: string };
 
-  const count = (path: string, request: AdmissionRequest, summary: Record<string, unknown>): void => {
-    if (!metrics) return;
-    const result = String(summary['result']);
-    if (path === '/inject') {
-      metrics.injectionRequests.inc();
-      if (result === 'injected') metrics.injectionSuccess.inc();
-      else if (result === 'skipped') metrics.injectionSkipped.inc({ reason: String(summary['reason']) });
-      else metrics.injectionFailures.inc({ reason: String(summary['reason'] ?? 'InternalError') });
-    } else if (path === '/validate') {
-      metrics.validationRequests.inc({ kind: validatedKindOfRequest(request) ?? 'other', result });
-    }
-  };
-
-  const open = (path: string, body: unknown): OpenReview | HandlerResult => {
-    if (!served.has(path)) return envelopeErrorResult(404, `no admission webhook at ${path}`);
-    const started = process.hrtime.bigint();
-    try {
-      const { request, apiVersion } = parseReview(body);
-      return { path, request, apiVersion, started };
-    } catch (error) {
-      if (!(error instanceof EnvelopeError)) throw error;
-      logger.warn({ path, status: error.status, reason: error.message }, 'malformed AdmissionReview');
-      return envelopeErrorResult(error.status, error.message);
-    }
-  };
-
-  const close = (review: OpenReview, outcome: { reviewed: Reviewed } | { error: unknown }): HandlerResult => {
-    const { path, request } = review;
-    let reviewed: Reviewed;
-    if ('reviewed' in outcome) {
-      reviewed = outcome.reviewed;
-    } else {
-      // A bug must not become a bare 500: the API server gets a well-formed denial it can show, without the
-      // exception's text (minified identifiers are no help to a user); the log has the details under the uid.
-      logger.error({ path, uid: request.uid, err: outcome.error }, 'admission handler failed');
-      reviewed = {
-        response: deny(request.uid, 500, 'meshgate internal error: the webhook logged the details under this request uid'),
-        summary: { result: 'error', reason: 'InternalError' },
-      };
-    }
-    count(path, request, reviewed.summary);
-    const seconds = Number(process.hrtime.bigint() - review.started) / 1e9;
-    metrics?.admissionDuration.observe({ webhook: path.slice(1) }, seconds);
-    const { response, summary } = reviewed;
-    logger.info({
-      path, uid: request.uid, kind: request.kind?.kind, namespace: request.namespace, name: request.name || undefined,
-      operation: request.operation, dryRun: request.dryRun === true, allowed: response.allowed, ms: Math.round(seconds * 1e6) / 1e3, ...summary,
-    }, 'admission review');
-    return { status: 200, body: wrapResponse(review.apiVersion, response) };
-  };
-
-  const runHere = (review: OpenReview, reviewer: Reviewer): HandlerResult => {
-    try {
-      return close(review, { reviewed: reviewer(review.request) });
-    } catch (error) {
-      return close(review, { error });
-    }
-  };
-
-  return { open, close, runHere };
+export interface ReviewOutcome {
+  result: HandlerResult;
+  event?: ReviewEvent;
 }
 
-function builtInReviewers(deps: HandlerDeps): Record<string, Reviewer> {
+/** The reviewers by path: built in, then any extra. */
+export function createReviewers(deps: InjectDeps & { reviewers?: Record<string, Reviewer> | undefined }): Record<string, Reviewer> {
   return {
     '/inject': (request) => {
       const { response, outcome } = reviewInjection(request, deps);
@@ -136,37 +72,98 @@ function builtInReviewers(deps: HandlerDeps): Record<string, Reviewer> {
   };
 }
 
-const isOpen = (value: OpenReview | HandlerResult): value is OpenReview => 'request' in value;
-
-/**
- * The whole webhook as a plain function: AdmissionReview in, AdmissionReview out. Every serverless runtime hosts
- * this function, and `meshgate webhook` the same steps (createServedAdmissionHandler), so they cannot drift apart.
- */
-export function createAdmissionHandler(deps: HandlerDeps): AdmissionHandler {
-  const reviewers = builtInReviewers(deps);
-  const paths = Object.keys(reviewers);
-  const steps = reviewSteps(deps, paths);
-  const handle = (path: string, body: unknown): HandlerResult => {
-    const review = steps.open(path, body);
-    return isOpen(review) ? steps.runHere(review, reviewers[path] as Reviewer) : review;
+/** One review over a parsed body: the envelope checked, the reviewer run (its exception caught), the answer wrapped. */
+export function runReview(reviewers: Record<string, Reviewer>, path: string, body: unknown): ReviewOutcome {
+  const reviewer = reviewers[path];
+  if (!reviewer) return { result: envelopeErrorResult(404, `no admission webhook at ${path}`) };
+  const started = process.hrtime.bigint();
+  let parsed;
+  try {
+    parsed = parseReview(body);
+  } catch (error) {
+    if (!(error instanceof EnvelopeError)) throw error;
+    return { result: envelopeErrorResult(error.status, error.message), event: { type: 'malformed', path, status: error.status, reason: error.message } };
+  }
+  const { request, apiVersion } = parsed;
+  let reviewed: Reviewed;
+  let error: string | undefined;
+  try {
+    reviewed = reviewer(request);
+  } catch (thrown) {
+    // A bug must not become a bare 500: the API server gets a well-formed denial it can show, without the
+    // exception's text (minified identifiers are no help to a user); the log has the details under the uid.
+    error = thrown instanceof Error ? `${thrown.name}: ${thrown.message}\n${thrown.stack ?? ''}` : String(thrown);
+    reviewed = {
+      response: deny(request.uid, 500, 'meshgate internal error: the webhook logged the details under this request uid'),
+      summary: { result: 'error', reason: 'InternalError' },
+    };
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const { uid, kind, namespace, name, operation, dryRun } = request;
+  return {
+    result: { status: 200, body: wrapResponse(apiVersion, reviewed.response) },
+    event: { type: 'reviewed', path, request: { uid, kind, namespace, name, operation, dryRun }, allowed: reviewed.response.allowed,
+      seconds, summary: reviewed.summary, ...(error === undefined ? {} : { error }) },
   };
-  return Object.assign(handle, { paths });
 }
 
+/** One review over the bytes it came in: what the review worker runs, so the serving thread never parses them. */
+export function runReviewOfBytes(reviewers: Record<string, Reviewer>, path: string, contentType: string | undefined, bytes: Uint8Array): ReviewOutcome {
+  const decoded = decodeJsonBody(contentType, bytes);
+  if (!decoded.ok) {
+    const { status, body } = decoded.result;
+    return { result: decoded.result, event: { type: 'malformed', path, status, reason: String((body as { message?: unknown }).message) } };
+  }
+  return runReview(reviewers, path, decoded.body);
+}
+
+/** Writes a review's log line and metrics. */
+export function recordReview(event: ReviewEvent | undefined, logger: Logger, metrics: WebhookMetrics | undefined): void {
+  if (!event) return;
+  if (event.type === 'malformed') {
+    logger.warn({ path: event.path, status: event.status, reason: event.reason }, 'malformed AdmissionReview');
+    return;
+  }
+  if (event.type === 'unavailable') {
+    logger.warn({ path: event.path, reason: event.reason }, 'review not answered: the review worker is unavailable');
+    if (event.path === '/inject') metrics?.injectionFailures.inc({ reason: 'Unavailable' });
+    else if (event.path === '/validate') metrics?.validationRequests.inc({ kind: 'unknown', result: 'unavailable' });
+    return;
+  }
+  const { path, request, summary } = event;
+  if (event.error !== undefined) logger.error({ path, uid: request.uid, err: event.error }, 'admission handler failed');
+  if (metrics) {
+    const result = String(summary['result']);
+    if (path === '/inject') {
+      metrics.injectionRequests.inc();
+      if (result === 'injected') metrics.injectionSuccess.inc();
+      else if (result === 'skipped') metrics.injectionSkipped.inc({ reason: String(summary['reason']) });
+      else metrics.injectionFailures.inc({ reason: String(summary['reason'] ?? 'InternalError') });
+    } else if (path === '/validate') {
+      metrics.validationRequests.inc({ kind: validatedKindOfRequest(request) ?? 'other', result });
+    }
+    metrics.admissionDuration.observe({ webhook: path.slice(1) }, event.seconds);
+  }
+  logger.info({
+    path, uid: request.uid, kind: request.kind?.kind, namespace: request.namespace, name: request.name || undefined,
+    operation: request.operation, dryRun: request.dryRun === true, allowed: event.allowed, ms: Math.round(event.seconds * 1e6) / 1e3, ...summary,
+  }, 'admission review');
+}
+
+/** The webhook as a function of (path, parsed body), carrying the paths it serves. */
+export type AdmissionHandler = ((path: string, body: unknown) => HandlerResult) & { paths: readonly string[] };
+
 /**
- * The handler `meshgate webhook` serves: createAdmissionHandler's, except that the paths in `offThread` are
- * reviewed elsewhere (the validation worker), so a costly review never holds the thread that answers probes.
+ * The whole webhook as a plain function: AdmissionReview in, AdmissionReview out. The serverless runtimes host
+ * this function, and `meshgate webhook` the same steps (runReview; in its review worker runReviewOfBytes), so they
+ * cannot drift apart.
  */
-export function createServedAdmissionHandler(deps: HandlerDeps, offThread: Record<string, OffThreadReviewer>): ServedAdmissionHandler {
-  const reviewers = builtInReviewers(deps);
-  const paths = Object.keys(reviewers);
-  const steps = reviewSteps(deps, paths);
-  const handle = (path: string, body: unknown, raw: Uint8Array): HandlerResult | Promise<HandlerResult> => {
-    const review = steps.open(path, body);
-    if (!isOpen(review)) return review;
-    const remote = offThread[path];
-    if (!remote) return steps.runHere(review, reviewers[path] as Reviewer);
-    return remote(review.request, raw).then((reviewed) => steps.close(review, { reviewed }), (error: unknown) => steps.close(review, { error }));
+export function createAdmissionHandler(deps: HandlerDeps): AdmissionHandler {
+  const reviewers = createReviewers(deps);
+  const handle = (path: string, body: unknown): HandlerResult => {
+    const { result, event } = runReview(reviewers, path, body);
+    recordReview(event, deps.logger, deps.metrics);
+    return result;
   };
-  return Object.assign(handle, { paths });
+  return Object.assign(handle, { paths: Object.keys(reviewers) });
 }

@@ -1,39 +1,43 @@
 import { parentPort, Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.ts';
-import type { OffThreadReviewer, Reviewed, Reviewer } from './handler.ts';
-import { deny, parseReview, type AdmissionRequest } from './review.ts';
+import { envelopeErrorResult, type ReviewOutcome } from './handler.ts';
 
-// A reviewer in a worker thread, so that the serving thread, which answers the kubelet's probes and every other
-// connection, never waits behind a costly review: the worst VirtualService the limits admit costs ~25 ms of CPU,
-// and with reviews arriving side by side the event loop's turns grew to hundreds of milliseconds (a /healthz p99 of
-// 462 ms with 16 in parallel, bench/webhook-hostile.mjs). In the worker a review also gets what it could not get in
-// the event loop: a deadline that stops it, and a heap limit that cannot take the webhook down with it.
+// Reviews in a worker thread, so that the serving thread, which answers the kubelet's probes and every other
+// connection, never waits behind a costly one. The serving thread only receives the bytes and hands them over: it
+// does not even parse them (a 1 MB pod with 60,000 labels costs 40 ms of JSON.parse and 25 ms of injection; the
+// worst VirtualService the limits admit ~25 ms of validation), so with reviews arriving side by side the event
+// loop's turns grew to hundreds of milliseconds (a /healthz p99 of 462 ms with 16 worst objects at once,
+// bench/webhook-hostile.mjs). In the worker a review also gets what it could not get in the event loop: a deadline
+// that stops it, and a heap limit that cannot take the webhook down with it.
 //
 // One worker, one review in it at a time: the deadline then belongs to exactly one review, and reviews wait in a
-// bounded queue here. Both ends of the protocol live in this module.
+// queue here, bounded in count and bytes. Both ends of the protocol live in this module.
 
-/**
- * Main to worker: the review's body as received (the serving thread has parsed and checked it already). Bytes, not
- * the parsed request: structured cloning recurses, and a deeply nested JSON value (which JSON.parse and validation
- * handle) overflows its stack, while a copy of bytes costs the serving thread only a memcpy.
- */
-interface ReviewMessage {
-  id: number;
+/** A review handed to the worker: the bytes as received, and what the reviewers read besides (injector values). */
+export interface OffThreadReview {
+  path: string;
+  contentType: string | undefined;
   body: Uint8Array;
+  /** Plain data for the worker's reviewers (structured-cloned with each review; see review-worker.ts). */
+  context: unknown;
+}
+
+/** Main to worker. Bytes rather than a parsed object: structured cloning recurses and overflows on deep JSON. */
+interface ReviewMessage extends OffThreadReview {
+  id: number;
 }
 
 /** Worker to main: `ready` once its modules are loaded, then one answer per review. */
-type WorkerMessage = { ready: true } | { id: number; reviewed: Reviewed } | { id: number; error: string };
+type WorkerMessage = { ready: true } | { id: number; outcome: ReviewOutcome } | { id: number; error: string };
 
-/** Worker side: answers review messages with `reviewer` until the thread ends. */
-export function serveReviewsInThisWorker(reviewer: Reviewer): void {
+/** Worker side: answers review messages with `run` until the thread ends. */
+export function serveReviewsInThisWorker(run: (review: OffThreadReview) => ReviewOutcome): void {
   const port = parentPort;
   if (!port) throw new Error('serveReviewsInThisWorker runs only in a worker thread');
-  port.on('message', ({ id, body }: ReviewMessage) => {
+  port.on('message', ({ id, ...review }: ReviewMessage) => {
     let answer: WorkerMessage;
     try {
-      const { request } = parseReview(JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')));
-      answer = { id, reviewed: reviewer(request) };
+      answer = { id, outcome: run(review) };
     } catch (error) {
       answer = { id, error: error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error) };
     }
@@ -45,13 +49,13 @@ export function serveReviewsInThisWorker(reviewer: Reviewer): void {
 export interface ReviewThreadOptions {
   /** The worker's module: one that calls serveReviewsInThisWorker. */
   entry: URL;
-  /** What the worker is for, in log lines and denials ("validation"). */
-  name: string;
   /** How long one review may run in the worker before the worker is stopped and replaced. */
   deadlineMs: number;
-  /** How many reviews may wait for the worker; past it a review is denied at once (503). */
+  /** How many reviews may wait for the worker; past it (or maxQueuedBytes) a review is refused at once (503). */
   maxQueued: number;
-  /** How long a review may wait in the queue; past it, it is denied without running (the API server has given up). */
+  /** How many body bytes may wait for the worker: queued bodies are held in the serving thread. */
+  maxQueuedBytes: number;
+  /** How long a review may wait in the queue; past it, it is refused without running (the API server has given up). */
   maxWaitMs: number;
   /** How long the worker is kept without a review before it is stopped (started again by the next one). */
   idleStopMs: number;
@@ -60,20 +64,20 @@ export interface ReviewThreadOptions {
 }
 
 export interface ReviewThread {
-  review: OffThreadReviewer;
+  /** Never rejects: what the worker cannot answer becomes a 503 Status with the reason, and an `unavailable` event. */
+  review(review: OffThreadReview): Promise<ReviewOutcome>;
   /** Whether a worker is running now (it is stopped when idle). */
   readonly running: boolean;
-  /** Stops the worker; reviews still queued are denied. */
+  /** Stops the worker; reviews still queued are refused. */
   close(): Promise<void>;
 }
 
 interface Queued {
   id: number;
-  request: AdmissionRequest;
-  body: Uint8Array;
-  /** Denies the review if it is still queued after maxWaitMs (also when no worker is up to take it). */
+  review: OffThreadReview;
+  /** Refuses the review if it is still queued after maxWaitMs (also when no worker is up to take it). */
   waitTimer: NodeJS.Timeout;
-  settle: (outcome: { reviewed: Reviewed } | { error: Error }) => void;
+  settle: (outcome: ReviewOutcome) => void;
 }
 
 const RETRY_MIN_MS = 1_000;
@@ -83,12 +87,13 @@ const RETRY_MAX_MS = 30_000;
  * Starts the thread's manager. The worker runs only while there is work: a worker is a second V8 isolate, and one
  * started and stopped at start-up raised the peak of the 256 Mi memory test by 10-15 MB for the life of the process
  * (185-190 → 198-207 MB against the 200 MB goal). So the first review starts it (~50 ms), and it is stopped after
- * `idleStopMs` without one. A worker that cannot start denies the reviews waiting for it at once, with the reason,
+ * `idleStopMs` without one. A worker that cannot start refuses the reviews waiting for it at once, with the reason,
  * and the next start is tried after a delay that grows (1 s to 30 s) while it keeps failing.
  */
 export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
-  const { logger, name } = options;
+  const { logger } = options;
   const queue: Queued[] = [];
+  let queuedBytes = 0;
   let worker: Worker | undefined;
   /** The current worker has loaded its module and takes reviews. */
   let workerReady = false;
@@ -101,10 +106,16 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
   /** After a worker failed to start: why, and when the next start may be tried. */
   let startFailure: { why: string; retryAt: number; delayMs: number } | undefined;
 
+  const take = (): Queued | undefined => {
+    const item = queue.shift();
+    if (item) queuedBytes -= item.review.body.byteLength;
+    return item;
+  };
+
   const unavailable = (item: Queued, why: string): void => {
     clearTimeout(item.waitTimer);
-    item.settle({ reviewed: { response: deny(item.request.uid, 503, `meshgate ${name}: ${why}; the object was not admitted, retry`),
-      summary: { result: 'error', reason: 'Unavailable' } } });
+    item.settle({ result: envelopeErrorResult(503, `meshgate review worker: ${why}; the object was not admitted, retry`),
+      event: { type: 'unavailable', path: item.review.path, reason: why } });
   };
 
   const stop = (why: string, planned: boolean): void => {
@@ -122,7 +133,7 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
 
   const pump = (): void => {
     if (!worker || !workerReady || inFlight) return;
-    const item = queue.shift();
+    const item = take();
     if (!item) {
       idleAfter(options.idleStopMs);
       return;
@@ -130,16 +141,16 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
     clearTimeout(item.waitTimer);
     clearTimeout(idleTimer);
     const timer = setTimeout(() => {
-      logger.error({ uid: item.request.uid, deadlineMs: options.deadlineMs }, `${name} review over its deadline: stopping the worker`);
+      logger.error({ path: item.review.path, deadlineMs: options.deadlineMs }, 'review over its deadline: stopping the review worker');
       stop(`the review took over ${options.deadlineMs} ms and was stopped`, false);
     }, options.deadlineMs);
     inFlight = { item, timer };
     try {
-      worker.postMessage({ id: item.id, body: item.body } satisfies ReviewMessage);
-    } catch (error) { // not expected for bytes; never leave the review to its deadline
+      worker.postMessage({ id: item.id, ...item.review } satisfies ReviewMessage);
+    } catch (error) { // not expected for bytes and plain data; never leave the review to its deadline
       clearTimeout(timer);
       inFlight = undefined;
-      item.settle({ error: error as Error });
+      unavailable(item, `it could not be handed to the worker (${(error as Error).message})`);
       pump();
     }
   };
@@ -169,16 +180,19 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
       const { item, timer } = inFlight;
       clearTimeout(timer);
       inFlight = undefined;
-      if ('reviewed' in message) item.settle({ reviewed: message.reviewed });
-      else item.settle({ error: new Error(`${name} worker: ${message.error}`) });
+      if ('outcome' in message) item.settle(message.outcome);
+      else {
+        logger.error({ path: item.review.path, err: message.error }, 'review worker failed a review');
+        unavailable(item, 'the review failed in the worker (logged)');
+      }
       pump();
     });
-    started.on('error', (error) => { stopping ??= { why: `the ${name} worker failed (${error.message})`, planned: false }; });
+    started.on('error', (error) => { stopping ??= { why: `the worker failed (${error.message})`, planned: false }; });
     started.on('exit', (code) => {
       if (worker !== started) return;
       worker = undefined;
       workerReady = false;
-      const why = stopping?.why ?? `the ${name} worker exited (code ${code})`;
+      const why = stopping?.why ?? `the worker exited (code ${code})`;
       const planned = stopping?.planned === true;
       stopping = undefined;
       if (inFlight) {
@@ -191,7 +205,7 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
         failedToStart(why);
         return;
       }
-      if (!planned) logger.error({ code, reason: why }, `${name} worker stopped`);
+      if (!planned) logger.error({ code, reason: why }, 'review worker stopped');
       if (queue.length > 0) spawn(); // reviews that came while it stopped, or after the one that stopped it
     });
   };
@@ -199,35 +213,38 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
   function failedToStart(why: string): void {
     const delayMs = startFailure ? Math.min(RETRY_MAX_MS, startFailure.delayMs * 2) : RETRY_MIN_MS;
     startFailure = { why, retryAt: Date.now() + delayMs, delayMs };
-    logger.error({ reason: why, retryInMs: delayMs }, `${name} worker could not start`);
-    for (let item = queue.shift(); item; item = queue.shift()) unavailable(item, `the ${name} worker could not start (${why})`);
+    logger.error({ reason: why, retryInMs: delayMs }, 'review worker could not start');
+    for (let item = take(); item; item = take()) unavailable(item, `the worker could not start (${why})`);
   }
 
   return {
     get running() { return worker !== undefined; },
-    review(request, body) {
-      return new Promise<Reviewed>((resolve, reject) => {
+    review(review) {
+      return new Promise<ReviewOutcome>((resolve) => {
         const item: Queued = {
           id: nextId++,
-          request,
-          body,
+          review,
           waitTimer: setTimeout(() => {
             const at = queue.indexOf(item);
             if (at < 0) return;
             queue.splice(at, 1);
-            unavailable(item, `the review waited over ${options.maxWaitMs} ms for the ${name} worker`);
+            queuedBytes -= review.body.byteLength;
+            unavailable(item, `the review waited over ${options.maxWaitMs} ms for the worker`);
           }, options.maxWaitMs),
-          settle: (outcome) => { if ('reviewed' in outcome) resolve(outcome.reviewed); else reject(outcome.error); },
+          settle: resolve,
         };
+        const bytes = review.body.byteLength;
         const refusal = closed ? 'the webhook is shutting down'
           : queue.length >= options.maxQueued ? `overloaded (${options.maxQueued} reviews already waiting)`
-          : !worker && startFailure && Date.now() < startFailure.retryAt ? `the ${name} worker could not start (${startFailure.why})`
+          : queuedBytes + bytes > options.maxQueuedBytes && queue.length > 0 ? `overloaded (${queuedBytes} bytes of reviews already waiting)`
+          : !worker && startFailure && Date.now() < startFailure.retryAt ? `the worker could not start (${startFailure.why})`
           : undefined;
         if (refusal) {
           unavailable(item, refusal);
           return;
         }
         queue.push(item);
+        queuedBytes += bytes;
         if (!worker) spawn();
         pump();
       });
@@ -235,7 +252,7 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
     async close() {
       closed = true;
       clearTimeout(idleTimer);
-      for (let item = queue.shift(); item; item = queue.shift()) unavailable(item, 'the webhook is shutting down');
+      for (let item = take(); item; item = take()) unavailable(item, 'the webhook is shutting down');
       const last = worker;
       stop('the webhook is shutting down', true);
       await last?.terminate();

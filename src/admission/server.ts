@@ -11,8 +11,9 @@ import { parseConfigMapRef, watchConfigMap, type ConfigMapWatch } from '../k8s/c
 import type { Logger } from '../observability/logger.ts';
 import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
 import { createApp } from './app.ts';
-import { createServedAdmissionHandler, type Reviewer } from './handler.ts';
+import { createAdmissionHandler, recordReview, type HandlerResult, type Reviewer } from './handler.ts';
 import { startReviewThread } from './review-thread.ts';
+import type { ReviewContext } from './review-worker.ts';
 import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
 import { applyConnectionLimits, serverCreationOptions } from './connection-limits.ts';
 import { createShutdown, DEFAULT_DRAIN_MS } from './shutdown.ts';
@@ -46,26 +47,35 @@ export interface RunningWebhook {
 }
 
 /**
- * The validation worker's bounds. A review's work is bounded by the validation limits (~25 ms of CPU for the
- * worst object they admit), so the deadline only ever stops a defect; 128 reviews at that cost are ~3 s of waiting,
- * and a review that waited 4 s is past what the chart's 5 s webhook timeout leaves the API server. The heap limits
- * keep a runaway review inside the worker (the container's 256 Mi is shared with the serving thread); the young
- * generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without a review, when the idle
- * collector runs too (review-thread.ts): the allocator then returns its memory within ~10 s more.
+ * The review worker's bounds (review-thread.ts). A review's work is bounded by the validation limits and the body
+ * limit (~25 ms of CPU for the worst VirtualService the limits admit, ~300 ms for a 30,000-route one at the API
+ * server's 3 MiB request cap), so the deadline only ever stops a defect or an object past what the API server
+ * sends. 128 reviews or 32 MiB may wait, and a review that waited 4 s is past what the chart's 5 s webhook timeout
+ * leaves. The heap limits keep a runaway review inside the worker (the container's 256 Mi is shared with the
+ * serving thread); the young generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without
+ * a review, when the idle collector runs too: the allocator then returns its memory within ~10 s more.
  */
-const VALIDATION_THREAD = {
-  name: 'validation', deadlineMs: 1_000, maxQueued: 128, maxWaitMs: 4_000, idleStopMs: 10_000,
+const REVIEW_THREAD = {
+  deadlineMs: 2_000, maxQueued: 128, maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 4_000, idleStopMs: 10_000,
   resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 12 },
 };
 
 /**
- * Where the validation worker's module is: next to this file when run from source, and dist/validation-worker.mjs
- * in the bundle, whose shared code may sit in dist/chunks/.
+ * Which reviews the serving thread hands to the review worker: every /validate review (its cost is not in its
+ * size: ~25 ms for a 100 KB object of regexes), and an /inject review past 64 KiB. Pods are the frequent path and
+ * a pod of a few KiB costs well under a millisecond here, so the worker (a second V8 isolate) runs only when
+ * objects are validated or a pod is large: its memory is spent only then.
  */
-function validationWorkerEntry(): URL {
+const IN_THREAD_INJECT_MAX_BYTES = 64 * 1024;
+
+/**
+ * Where the review worker's module is: next to this file when run from source, and dist/review-worker.mjs in the
+ * bundle, whose shared code may sit in dist/chunks/.
+ */
+function reviewWorkerEntry(): URL {
   const here = new URL('.', import.meta.url);
-  if (import.meta.url.endsWith('.ts')) return new URL('validation-worker.ts', here);
-  return new URL(here.pathname.endsWith('/chunks/') ? '../validation-worker.mjs' : 'validation-worker.mjs', here);
+  if (import.meta.url.endsWith('.ts')) return new URL('review-worker.ts', here);
+  return new URL(here.pathname.endsWith('/chunks/') ? '../review-worker.mjs' : 'review-worker.mjs', here);
 }
 
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
@@ -115,17 +125,22 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       onFailure: (reason) => metrics.rangeDiscoveryFailures.inc({ reason }),
     });
   }
-  const validation = startReviewThread({ ...VALIDATION_THREAD, entry: validationWorkerEntry(), logger });
-  const handle = createServedAdmissionHandler({
-    values: () => values,
-    clusterRanges: options.clusterRanges ?? rangesSource?.current ?? (() => undefined),
-    reviewers: options.reviewers ?? {},
-    logger,
-    metrics,
-  }, { '/validate': validation.review });
+  const clusterRanges = options.clusterRanges ?? rangesSource?.current ?? (() => undefined);
+  const handle = createAdmissionHandler({ values: () => values, clusterRanges, reviewers: options.reviewers ?? {}, logger, metrics });
+  const reviewThread = startReviewThread({ ...REVIEW_THREAD, entry: reviewWorkerEntry(), logger });
+  const offload = (path: string, contentType: string | undefined, body: Buffer): Promise<HandlerResult> | undefined => {
+    if (options.reviewers?.[path]) return undefined; // a reviewer given in code runs here
+    if (path !== '/validate' && !(path === '/inject' && body.byteLength > IN_THREAD_INJECT_MAX_BYTES)) return undefined;
+    const context: ReviewContext = { values, clusterRanges: clusterRanges() };
+    return reviewThread.review({ path, contentType, body, context }).then(({ result, event }) => {
+      recordReview(event, logger, metrics);
+      return result;
+    });
+  };
   let shutdown: ReturnType<typeof createShutdown> | undefined;
   const app = createApp({
     handle,
+    offload,
     reviewPaths: handle.paths,
     metrics,
     logger,
@@ -177,7 +192,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       rangesSource?.stop();
       idleCollector.stop();
       await drain();
-      await validation.close();
+      await reviewThread.close();
     },
   };
 }

@@ -38,7 +38,7 @@ export function validatedKindOfRequest(request: AdmissionRequest): ValidatedKind
 }
 
 /**
- * The /validate reviewer, pure: the server runs it in its validation worker (validation-worker.ts), the serverless
+ * The /validate reviewer, pure: the server runs it in its review worker (review-worker.ts), the serverless
  * runtimes in their one thread. The metrics are counted by the caller from the summary's `result`.
  */
 export function reviewValidation(request: AdmissionRequest): Reviewed {

@@ -3,33 +3,41 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startReviewThread, type ReviewThreadOptions } from '../../../src/admission/review-thread.ts';
-import { reviewValidation } from '../../../src/admission/validate-review.ts';
-import { createServedAdmissionHandler } from '../../../src/admission/handler.ts';
+import { createAdmissionHandler, recordReview, runReview, createReviewers, type ReviewOutcome } from '../../../src/admission/handler.ts';
 import { createApp } from '../../../src/admission/app.ts';
 import type { AdmissionRequest } from '../../../src/admission/review.ts';
+import type { ReviewContext } from '../../../src/admission/review-worker.ts';
 import { createWebhookMetrics } from '../../../src/observability/webhook-metrics.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { defaultValues } from '../../../src/inject/values.ts';
 import { httpRoute, serviceEntry, virtualService } from '../../helpers/mesh.ts';
+import { review as podReview, samplePod } from '../../helpers/pods.ts';
 
-// The webhook's validation runs in a worker thread (src/admission/review-thread.ts) so the serving thread keeps
-// answering probes. These tests drive the thread's manager with the real validation worker and with a scripted one
+// The webhook's costly reviews run in a worker thread (src/admission/review-thread.ts) so the serving thread keeps
+// answering probes. These tests drive the thread's manager with the real review worker and with a scripted one
 // (test/helpers/workers/scripted-reviewer.ts) that fails on demand.
 
 const scripted = new URL('../../helpers/workers/scripted-reviewer.ts', import.meta.url);
-const validationWorker = new URL('../../../src/admission/validation-worker.ts', import.meta.url);
+const reviewWorker = new URL('../../../src/admission/review-worker.ts', import.meta.url);
+const JSON_TYPE = 'application/json';
 
 function thread(overrides: Partial<ReviewThreadOptions> = {}) {
-  return startReviewThread({ entry: scripted, name: 'test', deadlineMs: 2_000, maxQueued: 8, maxWaitMs: 10_000, idleStopMs: 60_000,
+  return startReviewThread({ entry: scripted, deadlineMs: 2_000, maxQueued: 8, maxQueuedBytes: 1 << 20, maxWaitMs: 10_000, idleStopMs: 60_000,
     logger: silentLogger(), ...overrides });
 }
 
-const scriptRequest = (uid: string, object: unknown): AdmissionRequest => ({ uid, kind: { group: 'test', version: 'v1', kind: 'Script' }, operation: 'CREATE', object });
-const reviewBody = (request: AdmissionRequest): Uint8Array => Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request }));
-/** The thread's arguments for a scripted review: the request, and the body it came in. */
-const review = (uid: string, object: unknown): [AdmissionRequest, Uint8Array] => {
-  const request = scriptRequest(uid, object);
-  return [request, reviewBody(request)];
+const bytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const envelope = (request: AdmissionRequest): unknown => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+/** A scripted review as the thread takes it. */
+const script = (uid: string, object: unknown, context: unknown = null) => ({ path: '/script', contentType: JSON_TYPE, context,
+  body: bytes(envelope({ uid, kind: { group: 'test', version: 'v1', kind: 'Script' }, operation: 'CREATE', object })) });
+
+type Answer = { response: { uid: string; allowed: boolean; status?: { code: number; message: string } } };
+const answer = (outcome: ReviewOutcome): Answer => outcome.result.body as Answer;
+const refusal = (outcome: ReviewOutcome): { code: number; message: string } => {
+  assert.equal(outcome.result.status, 503, JSON.stringify(outcome.result.body));
+  assert.equal(outcome.event?.type, 'unavailable');
+  return outcome.result.body as { code: number; message: string };
 };
 
 async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -39,57 +47,93 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
   }
 }
 
-test('the validation worker answers exactly what the in-thread reviewer answers', async () => {
-  const validation = thread({ entry: validationWorker, name: 'validation' });
+/** Starts the worker with a review, retried (at most 20) when a short maxWaitMs refuses it while the worker starts. */
+async function warm(t: ReturnType<typeof thread>): Promise<void> {
+  for (let i = 0; i < 20; i += 1) if ((await t.review(script('warm', {}))).result.status === 200) return;
+  throw new Error('the worker never answered a warm-up review');
+}
+
+const withoutTiming = (outcome: ReviewOutcome): unknown => ({ ...outcome, event: outcome.event?.type === 'reviewed' ? { ...outcome.event, seconds: 0 } : outcome.event });
+
+test('the review worker answers exactly what the serving thread would, for validations and pods', async () => {
+  const t = thread({ entry: reviewWorker });
+  const context: ReviewContext = { values: defaultValues(), clusterRanges: { include: '10.96.0.0/12', source: 'discovery:test' } };
+  const here = createReviewers({ values: () => context.values, clusterRanges: () => context.clusterRanges });
   try {
-    const objects: unknown[] = [
+    const validations: unknown[] = [
       virtualService({ hosts: ['a.example.com'], http: [httpRoute({ match: [{ uri: { regex: '/a[0-9]+' } }] })] }),
       virtualService({ hosts: ['a.example.com'], http: [httpRoute({ match: [{ uri: { regex: '(?=lookahead)' } }] })] }),
       virtualService({ hosts: [], http: 'not a list' }),
       serviceEntry({ hosts: ['httpbin.org'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'DNS' }),
       serviceEntry({ hosts: ['*'], ports: [{ number: 0, name: '', protocol: 'SMTP' }], resolution: 'NONE' }),
     ];
-    for (const [i, object] of objects.entries()) {
-      const kind = (object as { kind: string }).kind;
-      const request: AdmissionRequest = { uid: `u${i}`, kind: { group: 'networking.istio.io', version: 'v1', kind }, operation: 'CREATE', namespace: 'default', object };
-      assert.deepEqual(await validation.review(request, reviewBody(request)), reviewValidation(request), `object ${i}`);
+    const bodies: [string, unknown][] = [
+      ...validations.map((object, i): [string, unknown] => ['/validate', envelope({ uid: `v${i}`, kind: { group: 'networking.istio.io', version: 'v1',
+        kind: (object as { kind: string }).kind }, operation: 'CREATE', namespace: 'default', object })]),
+      ['/inject', podReview(samplePod())],
+      ['/inject', podReview(samplePod({ annotations: { blob: 'x'.repeat(100_000) } }))],
+      ['/inject', podReview(samplePod({ annotations: { 'sidecar.istio.io/unknown': 'x' } }))],
+      ['/inject', { kind: 'NotAReview' }],
+    ];
+    for (const [i, [path, body]] of bodies.entries()) {
+      const there = await t.review({ path, contentType: JSON_TYPE, body: bytes(body), context });
+      assert.deepEqual(withoutTiming(there), withoutTiming(runReview(here, path, body)), `review ${i} (${path})`);
     }
-  } finally {
-    await validation.close();
-  }
-});
-
-test('a review over its deadline is denied with 503 and the worker is replaced for the next one', async () => {
-  const t = thread({ deadlineMs: 300 });
-  try {
-    const slow = await t.review(...review('slow', { busyMs: 5_000 }));
-    assert.equal(slow.response.allowed, false);
-    assert.equal(slow.response.status?.code, 503);
-    assert.match(slow.response.status?.message ?? '', /took over 300 ms and was stopped/);
-    const next = await t.review(...review('next', {}));
-    assert.equal(next.response.allowed, true, 'a new worker answered the next review');
+    const notJson = await t.review({ path: '/inject', contentType: 'text/plain', body: bytes({}), context });
+    assert.equal(notJson.result.status, 415, 'the content type is checked where the bytes are parsed');
   } finally {
     await t.close();
   }
 });
 
-test("a reviewer's exception rejects (the handler then denies with its internal-error answer); the worker stays", async () => {
+test('the context sent with a review is what its reviewer reads', async () => {
   const t = thread();
   try {
-    await assert.rejects(t.review(...review('boom', { throw: 'scripted failure' })), /scripted failure/);
-    assert.equal((await t.review(...review('after', {}))).response.allowed, true);
+    const outcome = await t.review(script('ctx', {}, { values: 'these' }));
+    assert.equal(outcome.event?.type === 'reviewed' && outcome.event.summary['context'], '{"values":"these"}');
   } finally {
     await t.close();
   }
 });
 
-test('a review that overflows the worker heap limit is denied with 503, and the webhook thread is untouched', async () => {
+test('a review over its deadline is refused with 503 and the worker is replaced for the next one', async () => {
+  const t = thread({ deadlineMs: 300 });
+  try {
+    assert.match(refusal(await t.review(script('slow', { busyMs: 5_000 }))).message, /took over 300 ms and was stopped/);
+    assert.equal(answer(await t.review(script('next', {}))).response.allowed, true, 'a new worker answered the next review');
+  } finally {
+    await t.close();
+  }
+});
+
+test("a reviewer's exception is the internal-error denial, logged from its event; the worker stays", async () => {
+  const t = thread();
+  try {
+    const outcome = await t.review(script('boom', { throw: 'scripted failure' }));
+    assert.equal(answer(outcome).response.status?.code, 500);
+    assert.doesNotMatch(answer(outcome).response.status?.message ?? '', /scripted failure/, 'no exception text in the answer');
+    assert.match(outcome.event?.type === 'reviewed' ? outcome.event.error ?? '' : '', /scripted failure/);
+    assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a failure of the worker itself (outside any reviewer) is a 503 for that review only', async () => {
+  const t = thread();
+  try {
+    refusal(await t.review({ ...script('x', {}), path: '/broken' }));
+    assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a review that overflows the worker heap limit is refused with 503, and the serving thread is untouched', async () => {
   const t = thread({ resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 }, deadlineMs: 30_000 });
   try {
-    const heavy = await t.review(...review('heavy', { allocate: true }));
-    assert.equal(heavy.response.status?.code, 503);
-    assert.match(heavy.response.status?.message ?? '', /worker failed|exited/);
-    assert.equal((await t.review(...review('after', {}))).response.allowed, true);
+    assert.match(refusal(await t.review(script('heavy', { allocate: true }))).message, /worker failed|exited/);
+    assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
   } finally {
     await t.close();
   }
@@ -98,38 +142,48 @@ test('a review that overflows the worker heap limit is denied with 503, and the 
 test('a worker that exits mid-review costs that review a 503, not the next', async () => {
   const t = thread();
   try {
-    const gone = await t.review(...review('exit', { exit: 3 }));
-    assert.equal(gone.response.status?.code, 503);
-    assert.match(gone.response.status?.message ?? '', /exited \(code 3\)/);
-    assert.equal((await t.review(...review('after', {}))).response.allowed, true);
+    assert.match(refusal(await t.review(script('exit', { exit: 3 }))).message, /exited \(code 3\)/);
+    assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
   } finally {
     await t.close();
   }
 });
 
-test('past maxQueued waiting reviews, one more is denied at once as overloaded', async () => {
+test('past maxQueued waiting reviews, one more is refused at once as overloaded', async () => {
   const t = thread({ maxQueued: 2 });
   try {
-    await t.review(...review('warm', {})); // the worker is up: the next review goes straight to it
-    const held = t.review(...review('held', { busyMs: 400 }));
-    const waiting = [t.review(...review('q1', {})), t.review(...review('q2', {}))];
-    const refused = await t.review(...review('q3', {}));
-    assert.equal(refused.response.status?.code, 503);
-    assert.match(refused.response.status?.message ?? '', /overloaded \(2 reviews already waiting\)/);
-    for (const r of await Promise.all([held, ...waiting])) assert.equal(r.response.allowed, true);
+    await t.review(script('warm', {})); // the worker is up: the next review goes straight to it
+    const held = t.review(script('held', { busyMs: 400 }));
+    const waiting = [t.review(script('q1', {})), t.review(script('q2', {}))];
+    assert.match(refusal(await t.review(script('q3', {}))).message, /overloaded \(2 reviews already waiting\)/);
+    for (const r of await Promise.all([held, ...waiting])) assert.equal(answer(r).response.allowed, true);
   } finally {
     await t.close();
   }
 });
 
-test('a review that waits longer than maxWaitMs is denied without running', async () => {
+test('past maxQueuedBytes of waiting bodies, one more is refused at once (queued bodies are held in the serving thread)', async () => {
+  const t = thread({ maxQueuedBytes: 150_000 });
+  try {
+    await t.review(script('warm', {}));
+    const held = t.review(script('held', { busyMs: 400 }));
+    const big = (uid: string) => script(uid, { pad: 'x'.repeat(100_000) });
+    const waiting = t.review(big('b1'));
+    assert.match(refusal(await t.review(big('b2'))).message, /overloaded \(\d+ bytes of reviews already waiting\)/);
+    assert.equal(answer(await t.review(script('small', {}))).response.allowed, true, 'a small one still fits');
+    for (const r of await Promise.all([held, waiting])) assert.equal(answer(r).response.allowed, true);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a review that waits longer than maxWaitMs is refused without running', async () => {
   const t = thread({ maxWaitMs: 200 });
   try {
-    const held = t.review(...review('held', { busyMs: 800 }));
-    const late = await t.review(...review('late', {}));
-    assert.equal(late.response.status?.code, 503);
-    assert.match(late.response.status?.message ?? '', /waited over 200 ms/);
-    assert.equal((await held).response.allowed, true);
+    await warm(t); // started, so `held` goes straight to it and only `late` waits
+    const held = t.review(script('held', { busyMs: 800 }));
+    assert.match(refusal(await t.review(script('late', {}))).message, /waited over 200 ms/);
+    assert.equal(answer(await held).response.allowed, true);
   } finally {
     await t.close();
   }
@@ -139,51 +193,51 @@ test('the worker is started by the first review, stopped when idle, and started 
   const t = thread({ idleStopMs: 150 });
   try {
     assert.equal(t.running, false, 'no worker before a review');
-    assert.equal((await t.review(...review('first', {}))).response.allowed, true);
+    assert.equal(answer(await t.review(script('first', {}))).response.allowed, true);
     assert.equal(t.running, true, 'kept right after a review');
     await until(() => !t.running, 'the idle stop');
-    assert.equal((await t.review(...review('again', {}))).response.allowed, true);
+    assert.equal(answer(await t.review(script('again', {}))).response.allowed, true);
   } finally {
     await t.close();
   }
 });
 
-test('a worker module that cannot load: the review is denied at once with the reason, and so is the next until the retry delay', async () => {
+test('a worker module that cannot load: the review is refused at once with the reason, and so is the next until the retry delay', async () => {
   const t = thread({ entry: new URL('../../helpers/workers/no-such-worker.ts', import.meta.url) });
   try {
-    const answer = await t.review(...review('nobody', {}));
-    assert.equal(answer.response.status?.code, 503);
-    assert.match(answer.response.status?.message ?? '', /worker could not start \(.*no-such-worker/s);
+    assert.match(refusal(await t.review(script('nobody', {}))).message, /worker could not start \(.*no-such-worker/s);
     assert.equal(t.running, false);
-    const next = await t.review(...review('next', {}));
-    assert.match(next.response.status?.message ?? '', /could not start/);
+    assert.match(refusal(await t.review(script('next', {}))).message, /could not start/);
     assert.equal(t.running, false, 'not retried before the delay');
   } finally {
     await t.close();
   }
 });
 
-test('close denies what is queued and stops the worker', async () => {
+test('close refuses what is queued and stops the worker', async () => {
   const t = thread();
-  const held = t.review(...review('held', { busyMs: 300 }));
-  const queued = t.review(...review('queued', {}));
+  const held = t.review(script('held', { busyMs: 300 }));
+  const queued = t.review(script('queued', {}));
   await t.close();
-  assert.match((await queued).response.status?.message ?? '', /shutting down/);
-  assert.equal((await held).response.status?.code, 503);
+  assert.match(refusal(await queued).message, /shutting down/);
+  refusal(await held);
   assert.equal(t.running, false);
-  assert.match((await t.review(...review('after', {}))).response.status?.message ?? '', /shutting down/);
+  assert.match(refusal(await t.review(script('after', {}))).message, /shutting down/);
 });
 
-test('the served app answers /healthz while a review holds the worker, and the review is answered after', async () => {
+test('the app answers /healthz while an offloaded review holds the worker, and the review is answered after', async () => {
   const t = thread();
-  const handle = createServedAdmissionHandler({ values: defaultValues, clusterRanges: () => undefined, logger: silentLogger(),
-    reviewers: { '/script': () => { throw new Error('runs in the worker, never here'); } } }, { '/script': t.review });
-  const server = createServer(createApp({ handle, reviewPaths: handle.paths, readiness: () => ({ ready: true, waitingFor: [] }),
-    metrics: createWebhookMetrics(false), logger: silentLogger() }));
+  const metrics = createWebhookMetrics(false);
+  const logger = silentLogger();
+  const handle = createAdmissionHandler({ values: defaultValues, clusterRanges: () => undefined, logger });
+  const offload = (path: string, contentType: string | undefined, body: Buffer) => path === '/script'
+    ? t.review({ path, contentType, body, context: null }).then(({ result, event }) => { recordReview(event, logger, metrics); return result; })
+    : undefined;
+  const server = createServer(createApp({ handle, offload, reviewPaths: ['/script'], readiness: () => ({ ready: true, waitingFor: [] }), metrics, logger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const send = (method: string, path: string, body?: string) => new Promise<{ status: number; text: string; at: number }>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+  const send = (method: string, path: string, body?: Buffer) => new Promise<{ status: number; text: string; at: number }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: body ? { 'content-type': JSON_TYPE } : {} }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { text += d; });
@@ -194,16 +248,15 @@ test('the served app answers /healthz while a review holds the worker, and the r
     req.end(body);
   });
   try {
-    await t.review(...review('warm', {}));
-    const body = Buffer.from(reviewBody(scriptRequest('held', { busyMs: 1_500 }))).toString('utf8');
-    const reviewed = send('POST', '/script', body);
+    await t.review(script('warm', {}));
+    const reviewed = send('POST', '/script', script('held', { busyMs: 1_500 }).body);
     await until(() => t.running, 'the review to reach the worker');
     const probe = await send('GET', '/healthz');
     assert.equal(probe.status, 200);
-    const answer = await reviewed;
-    assert.ok(probe.at < answer.at, 'the probe was answered while the review was still running in the worker');
-    const { response } = JSON.parse(answer.text) as { response: { allowed: boolean; uid: string } };
-    assert.deepEqual([answer.status, response.uid, response.allowed], [200, 'held', true]);
+    const done = await reviewed;
+    assert.ok(probe.at < done.at, 'the probe was answered while the review was still running in the worker');
+    const { response } = JSON.parse(done.text) as Answer;
+    assert.deepEqual([done.status, response.uid, response.allowed], [200, 'held', true]);
   } finally {
     server.close();
     await t.close();
