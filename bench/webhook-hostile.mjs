@@ -90,10 +90,12 @@ const worstReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', k
  * then every second until under 120 MB or 60 s (the webhook's idle collection and the validation worker's stop are
  * both at 10 s idle; the allocator returns the worker's memory some seconds later).
  */
-async function reviewsWhileProbed(bundle, work, body, parallel = 1) {
+async function reviewsWhileProbed(bundle, work, body, parallel = 1, path = '/validate') {
   const port = await freePort();
   const { child, ca, pid } = await startReplica(bundle, port, join(work, 'certs'));
   const rssBefore = rssMb(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => { try { rssPeak = Math.max(rssPeak, rssMb(pid)); } catch { /* exited */ } }, 100);
   const health = [];
   let polling = true;
   const poller = (async () => { while (polling) { health.push((await exchange(port, '/healthz', { ca })).ms); await sleep(20); } })();
@@ -103,11 +105,12 @@ async function reviewsWhileProbed(bundle, work, body, parallel = 1) {
   const until = Date.now() + Number(process.env.BENCH_REGEX_SECONDS ?? 6) * 1000;
   let sent = 0;
   await Promise.all(Array.from({ length: parallel }, async () => {
-    while (Date.now() < until && sent < 20_000) reviews.push(await exchange(port, '/validate', { body: body(sent++), agent, ca }));
+    while (Date.now() < until && sent < 20_000) reviews.push(await exchange(port, path, { body: body(sent++), agent, ca }));
   }));
   const cpuPerReview = ((cpuSeconds(pid) - cpu0) * 1000) / reviews.length;
   polling = false;
   await poller;
+  clearInterval(sampler);
   const rssAfter = rssMb(pid);
   agent.destroy();
   const idleStart = Date.now();
@@ -118,8 +121,9 @@ async function reviewsWhileProbed(bundle, work, body, parallel = 1) {
   const sortedHealth = health.sort((a, b) => a - b);
   const sortedReviews = reviews.map((r) => r.ms).sort((a, b) => a - b);
   const failed = reviews.filter((r) => r.status !== 200).length;
+  const refused = reviews.filter((r) => r.status === 503).length;
   return { reviews: reviews.length, failed, reviewP50: percentile(sortedReviews, 50), cpuPerReview, probes: health.length,
-    healthP99: percentile(sortedHealth, 99), healthMax: sortedHealth.at(-1), rssBefore, rssAfter, rssIdle, settleSeconds };
+    healthP99: percentile(sortedHealth, 99), healthMax: sortedHealth.at(-1), rssBefore, rssPeak, rssAfter, rssIdle, settleSeconds, refused };
 }
 
 /** Defect 1: the issue's bombs, back to back. */
@@ -128,6 +132,28 @@ export const regexBomb = (bundle, work) => reviewsWhileProbed(bundle, work, bomb
 export const regexWorst = (bundle, work) => reviewsWhileProbed(bundle, work, worstReview);
 /** The same, 16 reviews side by side (an attacker, or a GitOps sync applying many objects at once). */
 export const regexWorstParallel = (bundle, work) => reviewsWhileProbed(bundle, work, worstReview, 16);
+
+/** A 1.1 MB pod with 60,000 labels (40 ms of JSON.parse, 25 ms of injection), distinct in every review. */
+const labelledPodReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+  uid: `labels${n}`, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'shop', operation: 'CREATE',
+  object: { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', namespace: 'shop', labels: Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`l${i}`, `v${n}-${i}`])) },
+    spec: { containers: [{ name: 'web', image: 'nginx' }] } } } });
+/** A 2.7 MB VirtualService of 30,000 routes (about the largest the API server's 3 MiB request cap lets through). */
+const manyRoutesReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+  uid: `routes${n}`, kind: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }, namespace: 'default', operation: 'CREATE',
+  object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'routes', namespace: 'default' }, spec: { hosts: ['routes.example.com'],
+    http: Array.from({ length: 30_000 }, (_, i) => ({ match: [{ uri: { prefix: `/r${n}/${i}/` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
+/** A hostile 5.4 MB VirtualService of 60,000 routes each shadowed by an earlier one (a warning apiece): past any heap budget. */
+const shadowedRoutesReview = (n) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+  uid: `shadowed${n}`, kind: { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService' }, namespace: 'default', operation: 'CREATE',
+  object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'shadowed', namespace: 'default' }, spec: { hosts: ['shadowed.example.com'],
+    http: Array.from({ length: 60_000 }, (_, i) => ({ match: [{ uri: { prefix: `/s${n}/${i}` } }], route: [{ destination: { host: 'a.example.com' } }] })) } } } });
+
+/** Large bodies, 4 side by side: each body is built once per distinct n (8 of them), as building them costs seconds. */
+const cycled = (make) => { const made = Array.from({ length: 8 }, (_, n) => make(n)); return (n) => made[n % made.length]; };
+export const largePods = (bundle, work) => reviewsWhileProbed(bundle, work, cycled(labelledPodReview), 4, '/inject');
+export const manyRoutes = (bundle, work) => reviewsWhileProbed(bundle, work, cycled(manyRoutesReview), 4);
+export const shadowedRoutes = (bundle, work) => reviewsWhileProbed(bundle, work, cycled(shadowedRoutesReview), 4);
 
 /** Defect 3: 2,000 idle TCP + 2,000 slowloris TLS connections; reviews on a pooled connection; sockets held after 12 s. */
 export async function connectionFlood(bundle, work) {
@@ -227,5 +253,6 @@ export async function hostileFigures(bundle) {
   const work = mkdtempSync(join(tmpdir(), 'meshgate-bench-hostile-'));
   const path = resolve(bundle);
   return { regex: await regexBomb(path, work), worst: await regexWorst(path, work), worstParallel: await regexWorstParallel(path, work),
+    largePods: await largePods(path, work), manyRoutes: await manyRoutes(path, work), shadowedRoutes: await shadowedRoutes(path, work),
     flood: await connectionFlood(path, work), memory: await memory(path, work) };
 }

@@ -196,6 +196,16 @@ console.log(`answered at 1,000/s: ${atRate.length} of 5000; non-2xx under wrk: $
   row('  RSS right after (MB)', (f) => f.worstParallel?.rssAfter, 0);
   row('  RSS after idle (MB; sampled until < 120 or 60 s)', (f) => f.worstParallel?.rssIdle, 0);
   row('  seconds to settle', (f) => f.worstParallel?.settleSeconds, 0);
+  for (const [label, key] of [['1.1 MB pods of 60,000 labels, 4 at once (/inject)', 'largePods'],
+    ['2.7 MB VirtualServices of 30,000 routes, 4 at once', 'manyRoutes'], ['5.4 MB VirtualServices of 60,000 shadowed routes, 4 at once', 'shadowedRoutes']]) {
+    row(`${label}: reviews`, (f) => f[key]?.reviews, 0);
+    row('  answered 200 / refused 503', (f) => (f[key] ? f[key].reviews - f[key].failed : undefined), 0);
+    row('  (refused 503)', (f) => f[key]?.refused, 0);
+    row('  review p50 (ms)', (f) => f[key]?.reviewP50);
+    row('  /healthz p99 while reviewed (ms)', (f) => f[key]?.healthP99);
+    row('  (max)', (f) => f[key]?.healthMax);
+    row('  peak RSS (MB)', (f) => f[key]?.rssPeak, 0);
+  }
   row('flood 2,000 idle TCP + 2,000 slowloris: pooled review p99 (ms)', (f) => f.flood.p99);
   row('  pooled review max (ms)', (f) => f.flood.max);
   row('  sockets held at peak', (f) => f.flood.peakSockets, 0);

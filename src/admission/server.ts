@@ -51,13 +51,15 @@ export interface RunningWebhook {
  * limit (~25 ms of CPU for the worst VirtualService the limits admit, ~300 ms for a 30,000-route one at the API
  * server's 3 MiB request cap), so the deadline only ever stops a defect or an object past what the API server
  * sends. 128 reviews or 32 MiB may wait, and a review that waited 4 s is past what the chart's 5 s webhook timeout
- * leaves. The heap limits keep a runaway review inside the worker (the container's 256 Mi is shared with the
- * serving thread); the young generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without
+ * leaves. The heap limits keep a runaway review inside the worker, so the container's 256 Mi holds both threads: 64 MB
+ * of old generation validates a 30,000-route VirtualService (2.7 MB, the API server's cap) and refuses a hostile
+ * 5 MB one of shadowed routes with the process at 235 MB (with 96 MB: 269 MB, an OOM kill in the chart's limit);
+ * the young generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without
  * a review, when the idle collector runs too: the allocator then returns its memory within ~10 s more.
  */
 const REVIEW_THREAD = {
   deadlineMs: 2_000, maxQueued: 128, maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 4_000, idleStopMs: 10_000,
-  resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 12 },
+  resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 12 },
 };
 
 /**
