@@ -13,6 +13,7 @@ import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
 import { createApp } from './app.ts';
 import { createAdmissionHandler, recordReview, type HandlerResult, type Reviewer } from './handler.ts';
 import { startReviewThread } from './review-thread.ts';
+import { exceedsSeparatorBudget } from './review-cost.ts';
 import type { ReviewContext } from './review-worker.ts';
 import { ensureCertificates, readTlsMaterial, watchCertificates } from './tls.ts';
 import { applyConnectionLimits, serverCreationOptions } from './connection-limits.ts';
@@ -50,25 +51,29 @@ export interface RunningWebhook {
  * The review worker's bounds (review-thread.ts). A review's work is bounded by the validation limits and the body
  * limit (~25 ms of CPU for the worst VirtualService the limits admit, ~300 ms for a 30,000-route one at the API
  * server's 3 MiB request cap), so the deadline only ever stops a defect or an object past what the API server
- * sends. 128 reviews or 32 MiB may wait, and a review that waited 4 s is past what the chart's 5 s webhook timeout
- * leaves. The heap limits keep a runaway review inside the worker, so the container's 256 Mi holds both threads: 64 MB
+ * sends. 32 MiB of reviews may wait (their bytes are held here), and a review that waited 4 s is past what the
+ * chart's 5 s webhook timeout leaves; the count, 1,000, is the connection limit's (one review per connection at a
+ * time): a smaller one refused reviews of clients that were only slow to be served (4,224 of 65,000 pods with
+ * 200 clients when 100 KB pods went to the worker). The heap limits keep a runaway review inside the worker, so the container's 256 Mi holds both threads: 64 MB
  * of old generation validates a 30,000-route VirtualService (2.7 MB, the API server's cap) and refuses a hostile
  * 5 MB one of shadowed routes with the process at 235 MB (with 96 MB: 269 MB, an OOM kill in the chart's limit);
  * the young generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without
  * a review, when the idle collector runs too: the allocator then returns its memory within ~10 s more.
  */
 const REVIEW_THREAD = {
-  deadlineMs: 2_000, maxQueued: 128, maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 4_000, idleStopMs: 10_000,
+  deadlineMs: 2_000, maxQueued: 1_000, maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 4_000, idleStopMs: 10_000,
   resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 12 },
 };
 
 /**
  * Which reviews the serving thread hands to the review worker: every /validate review (its cost is not in its
- * size: ~25 ms for a 100 KB object of regexes), and an /inject review past 64 KiB. Pods are the frequent path and
- * a pod of a few KiB costs well under a millisecond here, so the worker (a second V8 isolate) runs only when
- * objects are validated or a pod is large: its memory is spent only then.
+ * size: ~25 ms for a 100 KB object of regexes), and an /inject review of more than 8,192 separators (see
+ * review-cost.ts; ~4,000 keys, where parsing and injecting cost the serving thread ~5-10 ms). Pods are the frequent
+ * path: the pathological pod of the benchmark (1,500 variables, 50 containers) has ~6,400, an ordinary one a few
+ * hundred, and a pod made large by one long annotation few. So the worker (a second V8 isolate) runs only when
+ * objects are validated or a pod is costly, and its memory is spent only then.
  */
-const IN_THREAD_INJECT_MAX_BYTES = 64 * 1024;
+const IN_THREAD_INJECT_MAX_SEPARATORS = 8_192;
 
 /**
  * Where the review worker's module is: next to this file when run from source, and dist/review-worker.mjs in the
@@ -132,7 +137,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   const reviewThread = startReviewThread({ ...REVIEW_THREAD, entry: reviewWorkerEntry(), logger });
   const offload = (path: string, contentType: string | undefined, body: Buffer): Promise<HandlerResult> | undefined => {
     if (options.reviewers?.[path]) return undefined; // a reviewer given in code runs here
-    if (path !== '/validate' && !(path === '/inject' && body.byteLength > IN_THREAD_INJECT_MAX_BYTES)) return undefined;
+    if (path !== '/validate' && !(path === '/inject' && exceedsSeparatorBudget(body, IN_THREAD_INJECT_MAX_SEPARATORS))) return undefined;
     const context: ReviewContext = { values, clusterRanges: clusterRanges() };
     return reviewThread.review({ path, contentType, body, context }).then(({ result, event }) => {
       recordReview(event, logger, metrics);

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { review, samplePod } from '../helpers/pods.ts';
 import { startTestWebhook, type TestWebhook } from '../helpers/webhook.ts';
+import { createAdmissionHandler } from '../../src/admission/handler.ts';
+import { defaultValues } from '../../src/inject/values.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
 import { MALFORMED_ENVELOPES, PASS_THROUGH, UID } from '../fixtures/admission-cases.ts';
 
 let hook: TestWebhook;
@@ -70,6 +73,30 @@ for (const c of MALFORMED_ENVELOPES) {
     assert.match(res.body.message, c.reason);
   });
 }
+
+/** A pod of 10,000 labels: past the separators the serving thread parses itself, so the review worker answers it. */
+const costlyPod = () => samplePod({ labels: Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`l${i}`, `v${i}`])) });
+
+test('a costly pod is answered by the review worker exactly as the serving thread would answer it', async () => {
+  const body = review(costlyPod());
+  const res = await post(body);
+  const here = createAdmissionHandler({ values: defaultValues, clusterRanges: () => undefined, logger: silentLogger() })('/inject', body);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.response.patchType, 'JSONPatch');
+  assert.deepEqual(res.body, here.body);
+});
+
+test('a costly body (parsed by the review worker) that is malformed gets the same 4xx as a small one', async () => {
+  const separators = ','.repeat(10_000);
+  const notJson = await post(`{"kind": "AdmissionReview"${separators}`);
+  assert.equal(notJson.status, 400);
+  assert.match(notJson.body.message, /malformed JSON/);
+  const wrongType = await post(JSON.stringify(review(costlyPod())), 'text/plain');
+  assert.equal(wrongType.status, 415);
+  const noUid = await post({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: costlyPod() } });
+  assert.equal(noUid.status, 400);
+  assert.match(noUid.body.message, /request\.uid is missing/);
+});
 
 test('a missing object is a denial that echoes the uid', async () => {
   const body = review(undefined);
