@@ -49,20 +49,21 @@ export interface RunningWebhook {
 
 /**
  * The review worker's bounds (review-thread.ts). A review's work is bounded by the validation limits and the body
- * limit (~25 ms of CPU for the worst VirtualService the limits admit, ~300 ms for a 30,000-route one at the API
- * server's 3 MiB request cap), so the deadline only ever stops a defect or an object past what the API server
- * sends. 32 MiB of reviews may wait (their bytes are held here), and a review that waited 4 s is past what the
- * chart's 5 s webhook timeout leaves; the count, 1,000, is the connection limit's (one review per connection at a
- * time): a smaller one refused reviews of clients that were only slow to be served (4,224 of 65,000 pods with
- * 200 clients when 100 KB pods went to the worker). The heap limits keep a runaway review inside the worker, so the container's 256 Mi holds both threads: 64 MB
- * of old generation validates a 30,000-route VirtualService (2.7 MB, the API server's cap) and refuses a hostile
- * 5 MB one of shadowed routes with the process at 235 MB (with 96 MB: 269 MB, an OOM kill in the chart's limit);
- * the young generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without
- * a review, when the idle collector runs too: the allocator then returns its memory within ~10 s more.
+ * limit (~25 ms of CPU for the worst VirtualService the limits admit, ~300 ms for 20,000 routes), so the deadline
+ * only ever stops a defect. 32 MiB of reviews may wait (their bytes are held here), and a review that waited 4 s is
+ * past what the chart's 5 s webhook timeout leaves; the count, 1,000, is the connection limit's (one review per
+ * connection at a time): a smaller one refused reviews of clients that were only slow to be served (4,224 of 65,000
+ * pods with 200 clients when 100 KB pods went to the worker).
+ * The heap limits keep a runaway review inside the worker, so the container's 256 Mi holds both threads. 48 MB of
+ * old generation validates a 20,000-route VirtualService (1.8 MB, past the 1.5 MiB etcd stores by default) and
+ * refuses a hostile 5.4 MB one of 60,000 shadowed routes with the process peaking at 218 MB; 64 MB also admitted
+ * 30,000 routes (2.7 MB) but peaked at 253 MB, 96 MB at 269 (an OOM kill in the chart's limit). The young
+ * generation's matches the chart's --max-semi-space-size=4. Stopped after 10 s without a review, when the idle
+ * collector runs too: the allocator then returns its memory within ~10 s more.
  */
 const REVIEW_THREAD = {
   deadlineMs: 2_000, maxQueued: 1_000, maxQueuedBytes: 32 * 1024 * 1024, maxWaitMs: 4_000, idleStopMs: 10_000,
-  resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 12 },
+  resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 12 },
 };
 
 /**
