@@ -1,18 +1,17 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { decodeJsonBody, tooLarge } from './body.ts';
+import { tooLarge } from './body.ts';
 import { envelopeErrorResult, type HandlerResult } from './handler.ts';
 import { BODY_LIMIT_BYTES } from './review.ts';
 import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export interface AppDeps {
-  handle: (path: string, body: unknown) => HandlerResult;
   /**
-   * Reviews answered by the review worker (review-thread.ts) from the bytes as received, unparsed here; undefined
-   * for a review this thread answers with `handle`.
+   * Answers one review from its content type and bytes as received: here, or later from the review worker
+   * (review-thread.ts), so parsing is the reviewer's side of this call too.
    */
-  offload?: (path: string, contentType: string | undefined, raw: Buffer) => Promise<HandlerResult> | undefined;
+  review: (path: string, contentType: string | undefined, raw: Buffer) => HandlerResult | Promise<HandlerResult>;
   /** The paths served as AdmissionReview endpoints (POST). */
   reviewPaths: readonly string[];
   readiness: () => { ready: boolean; waitingFor: string[] };
@@ -78,24 +77,18 @@ function readReview(req: IncomingMessage, res: ServerResponse, deps: AppDeps, pa
   req.on('end', () => {
     if (res.headersSent || refused) return;
     const raw = chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks);
-    const offloaded = deps.offload?.(path, req.headers['content-type'], raw);
-    if (offloaded) {
-      offloaded.then(
-        (answer) => { if (!res.destroyed) sendJson(res, answer); },
-        (error: unknown) => { // the thread turns every failure into an answer: this is a bug in it
-          deps.logger.error({ path, err: error }, 'admission handler failed');
-          if (!res.destroyed) sendJson(res, envelopeErrorResult(500, 'meshgate internal error'));
-        },
-      );
+    const answer = deps.review(path, req.headers['content-type'], raw);
+    if (!(answer instanceof Promise)) {
+      sendJson(res, answer);
       return;
     }
-    const decoded = decodeJsonBody(req.headers['content-type'], raw);
-    if (!decoded.ok) {
-      deps.logger.warn({ path, status: decoded.result.status }, 'malformed AdmissionReview request');
-      sendJson(res, decoded.result);
-      return;
-    }
-    sendJson(res, deps.handle(path, decoded.body));
+    answer.then(
+      (result) => { if (!res.destroyed) sendJson(res, result); },
+      (error: unknown) => { // the review thread turns every failure into an answer: this is a bug in it
+        deps.logger.error({ path, err: error }, 'admission handler failed');
+        if (!res.destroyed) sendJson(res, envelopeErrorResult(500, 'meshgate internal error'));
+      },
+    );
   });
   req.on('error', () => { /* the client went away: nothing to answer */ });
 }

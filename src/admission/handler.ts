@@ -155,8 +155,8 @@ export type AdmissionHandler = ((path: string, body: unknown) => HandlerResult) 
 
 /**
  * The whole webhook as a plain function: AdmissionReview in, AdmissionReview out. The serverless runtimes host
- * this function, and `meshgate webhook` the same steps (runReview; in its review worker runReviewOfBytes), so they
- * cannot drift apart.
+ * this function (their runtime may hand over a parsed body); `meshgate webhook` runs the same steps from the bytes
+ * (runReviewOfBytes, in its serving thread or its review worker), so they cannot drift apart.
  */
 export function createAdmissionHandler(deps: HandlerDeps): AdmissionHandler {
   const reviewers = createReviewers(deps);

@@ -11,7 +11,7 @@ import { parseConfigMapRef, watchConfigMap, type ConfigMapWatch } from '../k8s/c
 import type { Logger } from '../observability/logger.ts';
 import { createWebhookMetrics } from '../observability/webhook-metrics.ts';
 import { createApp } from './app.ts';
-import { createAdmissionHandler, recordReview, type HandlerResult, type Reviewer } from './handler.ts';
+import { createReviewers, recordReview, runReviewOfBytes, type HandlerResult, type Reviewer } from './handler.ts';
 import { startReviewThread } from './review-thread.ts';
 import { exceedsSeparatorBudget } from './review-cost.ts';
 import type { ReviewContext } from './review-worker.ts';
@@ -134,11 +134,16 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
     });
   }
   const clusterRanges = options.clusterRanges ?? rangesSource?.current ?? (() => undefined);
-  const handle = createAdmissionHandler({ values: () => values, clusterRanges, reviewers: options.reviewers ?? {}, logger, metrics });
+  const reviewers = createReviewers({ values: () => values, clusterRanges, reviewers: options.reviewers });
   const reviewThread = startReviewThread({ ...REVIEW_THREAD, entry: reviewWorkerEntry(), logger });
-  const offload = (path: string, contentType: string | undefined, body: Buffer): Promise<HandlerResult> | undefined => {
-    if (options.reviewers?.[path]) return undefined; // a reviewer given in code runs here
-    if (path !== '/validate' && !(path === '/inject' && exceedsSeparatorBudget(body, IN_THREAD_INJECT_MAX_SEPARATORS))) return undefined;
+  const offThread = (path: string, body: Buffer): boolean => !options.reviewers?.[path] // a reviewer given in code runs here
+    && (path === '/validate' || (path === '/inject' && exceedsSeparatorBudget(body, IN_THREAD_INJECT_MAX_SEPARATORS)));
+  const review = (path: string, contentType: string | undefined, body: Buffer): HandlerResult | Promise<HandlerResult> => {
+    if (!offThread(path, body)) {
+      const { result, event } = runReviewOfBytes(reviewers, path, contentType, body);
+      recordReview(event, logger, metrics);
+      return result;
+    }
     const context: ReviewContext = { values, clusterRanges: clusterRanges() };
     return reviewThread.review({ path, contentType, body, context }).then(({ result, event }) => {
       recordReview(event, logger, metrics);
@@ -147,9 +152,8 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   };
   let shutdown: ReturnType<typeof createShutdown> | undefined;
   const app = createApp({
-    handle,
-    offload,
-    reviewPaths: handle.paths,
+    review,
+    reviewPaths: Object.keys(reviewers),
     metrics,
     logger,
     readiness: () => {

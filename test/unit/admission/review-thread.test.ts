@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startReviewThread, type ReviewThreadOptions } from '../../../src/admission/review-thread.ts';
-import { createAdmissionHandler, recordReview, runReview, createReviewers, type ReviewOutcome } from '../../../src/admission/handler.ts';
+import { recordReview, runReview, createReviewers, type ReviewOutcome } from '../../../src/admission/handler.ts';
 import { createApp } from '../../../src/admission/app.ts';
 import type { AdmissionRequest } from '../../../src/admission/review.ts';
 import type { ReviewContext } from '../../../src/admission/review-worker.ts';
@@ -229,11 +229,9 @@ test('the app answers /healthz while an offloaded review holds the worker, and t
   const t = thread();
   const metrics = createWebhookMetrics(false);
   const logger = silentLogger();
-  const handle = createAdmissionHandler({ values: defaultValues, clusterRanges: () => undefined, logger });
-  const offload = (path: string, contentType: string | undefined, body: Buffer) => path === '/script'
-    ? t.review({ path, contentType, body, context: null }).then(({ result, event }) => { recordReview(event, logger, metrics); return result; })
-    : undefined;
-  const server = createServer(createApp({ handle, offload, reviewPaths: ['/script'], readiness: () => ({ ready: true, waitingFor: [] }), metrics, logger }));
+  const review = (path: string, contentType: string | undefined, body: Buffer) =>
+    t.review({ path, contentType, body, context: null }).then(({ result, event }) => { recordReview(event, logger, metrics); return result; });
+  const server = createServer(createApp({ review, reviewPaths: ['/script'], readiness: () => ({ ready: true, waitingFor: [] }), metrics, logger }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const send = (method: string, path: string, body?: Buffer) => new Promise<{ status: number; text: string; at: number }>((resolve, reject) => {
