@@ -3,7 +3,7 @@ import type { WebhookMetrics } from '../observability/webhook-metrics.ts';
 import { reviewInjection, type InjectDeps } from './inject-review.ts';
 import { reviewValidation, validatedKindOfRequest } from './validate-review.ts';
 import { decodeJsonBody } from './body.ts';
-import { EnvelopeError, deny, parseReview, wrapResponse, type AdmissionRequest, type AdmissionResponse } from './review.ts';
+import { EnvelopeError, deny, parseReview, statusReason, wrapResponse, type AdmissionRequest, type AdmissionResponse } from './review.ts';
 
 /** What a reviewer answers: the response, and a one-line summary for the log (and the metrics). */
 export interface Reviewed {
@@ -27,9 +27,7 @@ export interface HandlerResult {
 }
 
 function statusBody(code: number, message: string): unknown {
-  const reason = code === 413 ? 'RequestEntityTooLarge' : code === 415 ? 'UnsupportedMediaType' : code === 404 ? 'NotFound'
-    : code === 503 ? 'ServiceUnavailable' : code === 500 ? 'InternalError' : 'BadRequest';
-  return { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message };
+  return { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason: statusReason(code, 'BadRequest'), message };
 }
 
 export function envelopeErrorResult(code: number, message: string): HandlerResult {
@@ -58,6 +56,11 @@ export type ReviewEvent =
 export interface ReviewOutcome {
   result: HandlerResult;
   event?: ReviewEvent;
+}
+
+/** An exception as text for the log line: it crosses from the review worker as data, and reads the same from either thread. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
 }
 
 /** The reviewers by path: built in, then any extra. */
@@ -92,7 +95,7 @@ export function runReview(reviewers: Record<string, Reviewer>, path: string, bod
   } catch (thrown) {
     // A bug must not become a bare 500: the API server gets a well-formed denial it can show, without the
     // exception's text (minified identifiers are no help to a user); the log has the details under the uid.
-    error = thrown instanceof Error ? `${thrown.name}: ${thrown.message}\n${thrown.stack ?? ''}` : String(thrown);
+    error = describeError(thrown);
     reviewed = {
       response: deny(request.uid, 500, 'meshgate internal error: the webhook logged the details under this request uid'),
       summary: { result: 'error', reason: 'InternalError' },

@@ -1,6 +1,6 @@
 import { parentPort, Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.ts';
-import { envelopeErrorResult, type ReviewOutcome } from './handler.ts';
+import { describeError, envelopeErrorResult, type ReviewOutcome } from './handler.ts';
 
 // Reviews in a worker thread, so that the serving thread, which answers the kubelet's probes and every other
 // connection, never waits behind a costly one. The serving thread only receives the bytes and hands them over: it
@@ -39,7 +39,7 @@ export function serveReviewsInThisWorker(run: (review: OffThreadReview) => Revie
     try {
       answer = { id, outcome: run(review) };
     } catch (error) {
-      answer = { id, error: error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error) };
+      answer = { id, error: describeError(error) };
     }
     port.postMessage(answer);
   });
@@ -106,8 +106,9 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
   /** After a worker failed to start: why, and when the next start may be tried. */
   let startFailure: { why: string; retryAt: number; delayMs: number } | undefined;
 
-  const take = (): Queued | undefined => {
-    const item = queue.shift();
+  /** Removes a queued review (the first by default) and its bytes from the queue's account. */
+  const take = (at = 0): Queued | undefined => {
+    const [item] = queue.splice(at, 1);
     if (item) queuedBytes -= item.review.body.byteLength;
     return item;
   };
@@ -226,10 +227,7 @@ export function startReviewThread(options: ReviewThreadOptions): ReviewThread {
           review,
           waitTimer: setTimeout(() => {
             const at = queue.indexOf(item);
-            if (at < 0) return;
-            queue.splice(at, 1);
-            queuedBytes -= review.body.byteLength;
-            unavailable(item, `the review waited over ${options.maxWaitMs} ms for the worker`);
+            if (at >= 0 && take(at)) unavailable(item, `the review waited over ${options.maxWaitMs} ms for the worker`);
           }, options.maxWaitMs),
           settle: resolve,
         };

@@ -75,11 +75,18 @@ export function allowWithPatch(uid: string, patch: unknown[], warnings?: string[
   return { ...response, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
 }
 
-/** The Status reason Kubernetes pairs with each code meshgate denies with. */
-const DENIAL_REASONS: Record<number, string> = { 400: 'BadRequest', 500: 'InternalError', 503: 'ServiceUnavailable' };
+/** The Status reason Kubernetes pairs with each code meshgate answers or denies with. */
+const STATUS_REASONS: Record<number, string> = {
+  400: 'BadRequest', 404: 'NotFound', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 422: 'Invalid',
+  500: 'InternalError', 503: 'ServiceUnavailable',
+};
+
+export function statusReason(code: number, otherwise: string): string {
+  return STATUS_REASONS[code] ?? otherwise;
+}
 
 export function deny(uid: string, code: number, message: string, warnings?: string[]): AdmissionResponse {
-  return { uid, allowed: false, status: { code, reason: DENIAL_REASONS[code] ?? 'Invalid', message }, ...(warnings?.length ? { warnings } : {}) };
+  return { uid, allowed: false, status: { code, reason: statusReason(code, 'Invalid'), message }, ...(warnings?.length ? { warnings } : {}) };
 }
 
 export function wrapResponse(apiVersion: ReviewVersion, response: AdmissionResponse): AdmissionReviewOut {
