@@ -47,6 +47,16 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
   }
 }
 
+/** Runs `body` with a thread made by `thread(overrides)`, closed afterwards whatever happens. */
+async function withThread(overrides: Partial<ReviewThreadOptions>, body: (t: ReturnType<typeof thread>) => Promise<void>): Promise<void> {
+  const t = thread(overrides);
+  try {
+    await body(t);
+  } finally {
+    await t.close();
+  }
+}
+
 /** Starts the worker with a review, retried (at most 20) when a short maxWaitMs refuses it while the worker starts. */
 async function warm(t: ReturnType<typeof thread>): Promise<void> {
   for (let i = 0; i < 20; i += 1) if ((await t.review(script('warm', {}))).result.status === 200) return;
@@ -56,10 +66,9 @@ async function warm(t: ReturnType<typeof thread>): Promise<void> {
 const withoutTiming = (outcome: ReviewOutcome): unknown => ({ ...outcome, event: outcome.event?.type === 'reviewed' ? { ...outcome.event, seconds: 0 } : outcome.event });
 
 test('the review worker answers exactly what the serving thread would, for validations and pods', async () => {
-  const t = thread({ entry: reviewWorker });
   const context: ReviewContext = { values: defaultValues(), clusterRanges: { include: '10.96.0.0/12', source: 'discovery:test' } };
   const here = createReviewers({ values: () => context.values, clusterRanges: () => context.clusterRanges });
-  try {
+  await withThread({ entry: reviewWorker }, async (t) => {
     const validations: unknown[] = [
       virtualService({ hosts: ['a.example.com'], http: [httpRoute({ match: [{ uri: { regex: '/a[0-9]+' } }] })] }),
       virtualService({ hosts: ['a.example.com'], http: [httpRoute({ match: [{ uri: { regex: '(?=lookahead)' } }] })] }),
@@ -81,90 +90,66 @@ test('the review worker answers exactly what the serving thread would, for valid
     }
     const notJson = await t.review({ path: '/inject', contentType: 'text/plain', body: bytes({}), context });
     assert.equal(notJson.result.status, 415, 'the content type is checked where the bytes are parsed');
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('the context sent with a review is what its reviewer reads', async () => {
-  const t = thread();
-  try {
+  await withThread({}, async (t) => {
     const outcome = await t.review(script('ctx', {}, { values: 'these' }));
     assert.equal(outcome.event?.type === 'reviewed' && outcome.event.summary['context'], '{"values":"these"}');
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('a review over its deadline is refused with 503 and the worker is replaced for the next one', async () => {
-  const t = thread({ deadlineMs: 300 });
-  try {
+  await withThread({ deadlineMs: 300 }, async (t) => {
     assert.match(refusal(await t.review(script('slow', { busyMs: 5_000 }))).message, /took over 300 ms and was stopped/);
     assert.equal(answer(await t.review(script('next', {}))).response.allowed, true, 'a new worker answered the next review');
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test("a reviewer's exception is the internal-error denial, logged from its event; the worker stays", async () => {
-  const t = thread();
-  try {
+  await withThread({}, async (t) => {
     const outcome = await t.review(script('boom', { throw: 'scripted failure' }));
     assert.equal(answer(outcome).response.status?.code, 500);
     assert.doesNotMatch(answer(outcome).response.status?.message ?? '', /scripted failure/, 'no exception text in the answer');
     assert.match(outcome.event?.type === 'reviewed' ? outcome.event.error ?? '' : '', /scripted failure/);
     assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('a failure of the worker itself (outside any reviewer) is a 503 for that review only', async () => {
-  const t = thread();
-  try {
+  await withThread({}, async (t) => {
     refusal(await t.review({ ...script('x', {}), path: '/broken' }));
     assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('a review that overflows the worker heap limit is refused with 503, and the serving thread is untouched', async () => {
-  const t = thread({ resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 }, deadlineMs: 30_000 });
-  try {
+  await withThread({ resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 }, deadlineMs: 30_000 }, async (t) => {
     assert.match(refusal(await t.review(script('heavy', { allocate: true }))).message, /worker failed|exited/);
     assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('a worker that exits mid-review costs that review a 503, not the next', async () => {
-  const t = thread();
-  try {
+  await withThread({}, async (t) => {
     assert.match(refusal(await t.review(script('exit', { exit: 3 }))).message, /exited \(code 3\)/);
     assert.equal(answer(await t.review(script('after', {}))).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('past maxQueued waiting reviews, one more is refused at once as overloaded', async () => {
-  const t = thread({ maxQueued: 2 });
-  try {
+  await withThread({ maxQueued: 2 }, async (t) => {
     await t.review(script('warm', {})); // the worker is up: the next review goes straight to it
     const held = t.review(script('held', { busyMs: 400 }));
     const waiting = [t.review(script('q1', {})), t.review(script('q2', {}))];
     assert.match(refusal(await t.review(script('q3', {}))).message, /overloaded \(2 reviews already waiting\)/);
     for (const r of await Promise.all([held, ...waiting])) assert.equal(answer(r).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('past maxQueuedBytes of waiting bodies, one more is refused at once (queued bodies are held in the serving thread)', async () => {
-  const t = thread({ maxQueuedBytes: 150_000 });
-  try {
+  await withThread({ maxQueuedBytes: 150_000 }, async (t) => {
     await t.review(script('warm', {}));
     const held = t.review(script('held', { busyMs: 400 }));
     const big = (uid: string) => script(uid, { pad: 'x'.repeat(100_000) });
@@ -172,46 +157,35 @@ test('past maxQueuedBytes of waiting bodies, one more is refused at once (queued
     assert.match(refusal(await t.review(big('b2'))).message, /overloaded \(\d+ bytes of reviews already waiting\)/);
     assert.equal(answer(await t.review(script('small', {}))).response.allowed, true, 'a small one still fits');
     for (const r of await Promise.all([held, waiting])) assert.equal(answer(r).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('a review that waits longer than maxWaitMs is refused without running', async () => {
-  const t = thread({ maxWaitMs: 200 });
-  try {
+  await withThread({ maxWaitMs: 200 }, async (t) => {
     await warm(t); // started, so `held` goes straight to it and only `late` waits
     const held = t.review(script('held', { busyMs: 800 }));
     assert.match(refusal(await t.review(script('late', {}))).message, /waited over 200 ms/);
     assert.equal(answer(await held).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('the worker is started by the first review, stopped when idle, and started again by the next', async () => {
-  const t = thread({ idleStopMs: 150 });
-  try {
+  await withThread({ idleStopMs: 150 }, async (t) => {
     assert.equal(t.running, false, 'no worker before a review');
     assert.equal(answer(await t.review(script('first', {}))).response.allowed, true);
     assert.equal(t.running, true, 'kept right after a review');
     await until(() => !t.running, 'the idle stop');
     assert.equal(answer(await t.review(script('again', {}))).response.allowed, true);
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('a worker module that cannot load: the review is refused at once with the reason, and so is the next until the retry delay', async () => {
-  const t = thread({ entry: new URL('../../helpers/workers/no-such-worker.ts', import.meta.url) });
-  try {
+  await withThread({ entry: new URL('../../helpers/workers/no-such-worker.ts', import.meta.url) }, async (t) => {
     assert.match(refusal(await t.review(script('nobody', {}))).message, /worker could not start \(.*no-such-worker/s);
     assert.equal(t.running, false);
     assert.match(refusal(await t.review(script('next', {}))).message, /could not start/);
     assert.equal(t.running, false, 'not retried before the delay');
-  } finally {
-    await t.close();
-  }
+  });
 });
 
 test('close refuses what is queued and stops the worker', async () => {
