@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compileDirectory } from '../../src/snapshot/from-directory.ts';
@@ -103,14 +103,6 @@ test('the Node data path\'s flags are gone: --dataplane and --telemetry-file are
     assert.match(run.stderr, new RegExp(`unknown option '${flag[0]}'`));
   }
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const realBinary = process.env['MESHGATE_PROXY_BIN'] ?? resolve('dataplane/target/release/meshgate-proxy');
 const notBuilt = existsSync(realBinary) ? false : `meshgate-proxy is not built (${realBinary}); cargo build --release in dataplane/ builds it`;

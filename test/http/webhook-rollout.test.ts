@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
@@ -20,14 +20,6 @@ const work = mkdtempSync(join(tmpdir(), 'meshgate-rollout-'));
 const certDir = join(work, 'certs');
 const children = new Set<ChildProcess>();
 after(() => { for (const c of children) c.kill('SIGKILL'); });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function startReplica(port: number): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'webhook', '--port', String(port), '--host', '127.0.0.1', '--cert-dir', certDir],
